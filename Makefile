@@ -1,0 +1,57 @@
+# multiwan.pbr — the two commands a fresh machine needs are `make demo` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST := $(BIN)/python -m pytest
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.collections
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+
+.PHONY: help venv collection test unit integration sanity lint molecule demo lab-up lab-down bench
+
+help:
+	@echo "make demo    build the podman lab and run playbooks/site.yml against it"
+	@echo "make test    every test suite: unit, integration (root), sanity, lint, molecule"
+	@echo "make bench   benchmarks (not part of make test)"
+	@echo "make lab-down  remove the lab"
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: requirements.txt requirements-test.txt constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements-test.txt -c constraints.txt
+	touch $@
+
+# The checkout becomes ansible_collections/multiwan/pbr through a symlink (see conftest.py).
+collection: venv
+	@mkdir -p .collections/ansible_collections/multiwan
+	@test -L .collections/ansible_collections/multiwan/pbr || ln -s ../../.. .collections/ansible_collections/multiwan/pbr
+
+test: unit integration sanity lint
+	@echo "make test: all suites passed"
+
+unit: collection
+	$(PYTEST) tests/unit -q
+
+integration: collection
+	$(PYTEST) tests/integration -q
+
+sanity: collection
+	tools/sanity.sh
+
+lint: collection
+	$(BIN)/ansible-lint --profile production
+
+demo: collection
+	tools/demo.sh
+
+lab-up: collection
+	lab/up.sh
+
+lab-down:
+	lab/down.sh
+
+bench: collection
+	$(BIN)/python bench/run.py
