@@ -15,7 +15,8 @@ them:
 The engine interface (module-level names in the engine file):
 
 ``normalise(item, params, facts) -> record``
-    One ``config`` entry into a record. ``facts`` is what ``parse_facts`` found on the
+    One ``config`` entry into a record (or a list of records, for entries that hold several,
+    such as a table's name and its routes). ``facts`` is what ``parse_facts`` found on the
     device (table names, addresses ...) or ``None`` for ``rendered``. Raises ``InvalidInput``.
 ``parse_facts(dump, params) -> facts``  (optional; default ``None``)
 ``parse(dump, params, facts) -> [record]``
@@ -28,6 +29,8 @@ The engine interface (module-level names in the engine file):
     Records as the device would show them, for ``--diff``.
 ``to_config(record) -> dict``
     A record back in ``config`` shape; ``normalise(to_config(r)) == r``.
+``to_configs(records) -> [dict]`` (optional)
+    Records back in ``config`` shape when an entry holds several records (grouped).
 ``sort_key(record)`` (optional)
     Order of records in ``render_state`` and in results.
 ``finish_plan(ops, wanted, current, predicted, params) -> [Op]`` (optional)
@@ -141,6 +144,14 @@ def run_resource(engine, runner, params, check_mode=False, diff_mode=False):
     return result
 
 
+def exit_with_result(module, result):
+    """``exit_json`` with the core's warnings raised through ``module.warn``
+    (ansible-core 2.19 deprecates a ``warnings`` key in results)."""
+    for warning in result.pop("warnings", None) or []:
+        module.warn(warning)
+    module.exit_json(**result)
+
+
 def parsed_dump(engine, params):
     text = params["running_config"]
     return engine.parse_running_config(text, params) if hasattr(engine, "parse_running_config") else text
@@ -161,7 +172,10 @@ def converge_ops(engine, wanted, current, state, params):
 
 
 def normalise_all(engine, params, facts):
-    wanted = [engine.normalise(item, params, facts) for item in params.get("config") or []]
+    wanted = []
+    for item in params.get("config") or []:
+        records = engine.normalise(item, params, facts)
+        wanted.extend(records if isinstance(records, list) else [records])
     reject_duplicate_keys(wanted)
     return wanted
 
@@ -232,6 +246,9 @@ def simulate(current, ops):
 
 
 def _insert(records, record, before_key):
+    if before_key is None:      # the common case; the key scan below is O(n) per op
+        records.append(record)
+        return
     keys = [existing.key for existing in records]
     records.insert(keys.index(before_key) if before_key in keys else len(records), record)
 
@@ -275,6 +292,8 @@ def sorted_records(engine, records):
 
 
 def configs(engine, records):
+    if hasattr(engine, "to_configs"):
+        return engine.to_configs(sorted_records(engine, records))
     return [engine.to_config(record) for record in sorted_records(engine, records)]
 
 

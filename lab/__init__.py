@@ -1,0 +1,1 @@
+"""The multiwan.pbr podman lab: topology data, lifecycle (`lab/lab.py`) and traffic probes."""

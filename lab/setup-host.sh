@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Prepare a Debian bookworm host for the multiwan.pbr podman lab.
+# Run as root. Safe to run again: it only installs what is missing and only
+# rewrites the podman configuration when it lacks the settings the lab needs.
+set -euo pipefail
+
+readonly PACKAGES=(
+    podman runc conmon mmdebstrap
+    iproute2 nftables conntrack iputils-ping
+    python3 python3-yaml ca-certificates
+)
+readonly CONTAINERS_CONF=/etc/containers/containers.conf
+readonly CONF_MARKER="# managed by multiwan.pbr lab/setup-host.sh"
+
+die() { echo "setup-host: $*" >&2; exit 1; }
+
+require_root() {
+    [[ ${EUID} -eq 0 ]] || die "run as root (rootful podman and veth wiring need it)"
+}
+
+missing_packages() {
+    local package
+    for package in "${PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}\n' "${package}" 2>/dev/null | grep -q '^install ok installed$' \
+            || echo "${package}"
+    done
+}
+
+install_packages() {
+    local missing
+    mapfile -t missing < <(missing_packages)
+    if [[ ${#missing[@]} -eq 0 ]]; then
+        echo "setup-host: packages already installed"
+        return
+    fi
+    echo "setup-host: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # With Recommends, as the validated hosts have it: podman then gets netavark
+    # (not the CNI plugins) and catatonit. runc is named, so podman's `crun | runc`
+    # is satisfied by runc and crun is never installed.
+    apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+has_lab_settings() {
+    grep -Eq '^\s*default_ulimits\s*=\s*\[\s*\]' "${CONTAINERS_CONF}" \
+        && grep -Eq '^\s*runtime\s*=\s*"runc"' "${CONTAINERS_CONF}"
+}
+
+write_containers_conf() {
+    if [[ -f ${CONTAINERS_CONF} ]] && has_lab_settings; then
+        echo "setup-host: ${CONTAINERS_CONF} already has the lab settings"
+        return
+    fi
+    if [[ -f ${CONTAINERS_CONF} ]] && ! grep -qF "${CONF_MARKER}" "${CONTAINERS_CONF}"; then
+        cp -a "${CONTAINERS_CONF}" "${CONTAINERS_CONF}.before-multiwan-lab"
+        echo "setup-host: saved the previous ${CONTAINERS_CONF} as ${CONTAINERS_CONF}.before-multiwan-lab"
+    fi
+    mkdir -p "$(dirname "${CONTAINERS_CONF}")"
+    # default_ulimits: Debian's default nproc ulimit cannot be applied on this
+    #   kernel and every container start fails with it.
+    # runtime runc: crun fails on this kernel's cgroup v1 hierarchy.
+    # cgroupfs and file events: the host may run without systemd/journald as PID 1.
+    cat >"${CONTAINERS_CONF}" <<CONF
+${CONF_MARKER}
+[containers]
+default_ulimits = []
+
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+CONF
+    echo "setup-host: wrote ${CONTAINERS_CONF}"
+}
+
+check_podman() {
+    podman info --format '{{.Host.OCIRuntime.Name}}' >/dev/null \
+        || die "podman info failed after setup"
+    echo "setup-host: podman $(podman version --format '{{.Client.Version}}') with runtime" \
+        "$(podman info --format '{{.Host.OCIRuntime.Name}}')"
+}
+
+main() {
+    require_root
+    install_packages
+    write_containers_conf
+    check_podman
+}
+
+main "$@"

@@ -1,0 +1,174 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: multiwan.pbr contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: ros_routing_table
+short_description: Manage RouterOS routing tables owned by multiwan.pbr
+version_added: 1.0.0
+description:
+  - Manages C(/routing table) entries on a RouterOS 7 router through the API. RouterOS 7 refuses a rule,
+    route or mangle mark that names a table not defined here, so create tables before the rules and routes
+    that use them, and remove them after.
+  - A table is identified by its O(config[].name); an owned table's C(comment) starts with C(multiwan.pbr).
+    The built-in C(main) table and tables without the tag are never changed or removed; a wanted table whose
+    name an untagged table already has is refused before anything is sent.
+  - All changes are sent pipelined in one session (API C(.tag)s).
+author:
+  - multiwan.pbr contributors (@multiwan-pbr)
+extends_documentation_fragment:
+  - multiwan.pbr.resource_states
+  - multiwan.pbr.routeros_api
+  - multiwan.pbr.attributes
+  - multiwan.pbr.attributes.ROUTEROS
+requirements:
+  - netaddr (on the host that runs the module)
+options:
+  config:
+    description:
+      - The routing tables.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: The table's name (C(name)), its identity; C(main) is RouterOS's own and cannot be managed.
+        type: str
+        required: true
+      fib:
+        description:
+          - Whether the table pushes its routes to the FIB (the C(fib) flag). Without it RouterOS keeps the table's
+            routes out of forwarding and policy-routed traffic silently falls back to C(main); say V(true) for any
+            table a rule or mark must steer traffic into.
+        type: bool
+      disabled:
+        description: Whether the table is disabled (C(disabled)).
+        type: bool
+      comment:
+        description: Your own text, stored in C(comment) after the ownership tag.
+        type: str
+seealso:
+  - module: multiwan.pbr.ros_routing_rule
+  - module: multiwan.pbr.ros_route
+  - name: RouterOS Policy Routing
+    description: Routing tables in RouterOS 7.
+    link: https://help.mikrotik.com/docs/spaces/ROS/pages/59965508/Policy+Routing
+"""
+
+EXAMPLES = r"""
+- name: One table per WAN, pushed to the FIB
+  multiwan.pbr.ros_routing_table:
+    hostname: 192.0.2.1
+    username: admin
+    password: "{{ routeros_password }}"
+    config:
+      - name: wan1
+        fib: true
+      - name: wan2
+        fib: true
+        comment: ISP 2
+
+- name: Keep exactly these owned tables (untagged tables and main are never touched)
+  multiwan.pbr.ros_routing_table:
+    hostname: 192.0.2.1
+    state: overridden
+    config:
+      - name: wan2
+        fib: true
+
+- name: Remove an owned table once no rule or route uses it
+  multiwan.pbr.ros_routing_table:
+    hostname: 192.0.2.1
+    state: deleted
+    config:
+      - name: wan1
+
+- name: Show the CLI lines without touching a router
+  multiwan.pbr.ros_routing_table:
+    hostname: 192.0.2.1
+    state: rendered
+    config:
+      - name: wan2
+        fib: true
+
+- name: Read the owned tables
+  multiwan.pbr.ros_routing_table:
+    hostname: 192.0.2.1
+    state: gathered
+  register: tables
+"""
+
+RETURN = r"""
+commands:
+  description: The RouterOS CLI lines the module ran (or would run in check mode), in order.
+  returned: when state is merged, replaced, overridden or deleted
+  type: list
+  elements: str
+  sample:
+    - /routing table add name=wan2 fib comment=multiwan.pbr
+before:
+  description: The owned tables before the run, by name; same shape as O(config).
+  returned: when state is merged, replaced, overridden or deleted
+  type: list
+  elements: dict
+  sample: []
+after:
+  description: The owned tables after the run (predicted in check mode), by name; same shape as O(config).
+  returned: when state is merged, replaced, overridden or deleted
+  type: list
+  elements: dict
+  sample:
+    - {name: wan2, fib: true, disabled: false}
+rendered:
+  description: The CLI lines that add O(config), for pasting into a RouterOS terminal.
+  returned: when state is rendered
+  type: list
+  elements: str
+  sample:
+    - /routing table add name=wan2 fib comment=multiwan.pbr
+gathered:
+  description: The owned tables on the router, by name; same shape as O(config).
+  returned: when state is gathered
+  type: list
+  elements: dict
+  sample:
+    - {name: wan2, fib: true, disabled: false}
+parsed:
+  description: The owned tables in O(running_config), by name; same shape as O(config).
+  returned: when state is parsed
+  type: list
+  elements: dict
+  sample:
+    - {name: wan2, fib: true, disabled: false}
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.multiwan.pbr.plugins.module_utils import ros_routing_table as engine
+from ansible_collections.multiwan.pbr.plugins.module_utils.resource import (
+    STATE_OPTIONS, STATE_REQUIRED_IF, exit_with_result, reported_as_failure, run_resource)
+from ansible_collections.multiwan.pbr.plugins.module_utils.routeros_api import (
+    CONNECTION_OPTIONS, missing_libraries, session)
+
+ARGUMENT_SPEC = dict(
+    CONNECTION_OPTIONS,
+    config=dict(type="list", elements="dict", options=engine.CONFIG_OPTIONS),
+    running_config=STATE_OPTIONS["running_config"],
+    state=STATE_OPTIONS["state"],
+)
+
+
+def main():
+    module = AnsibleModule(ARGUMENT_SPEC, required_if=STATE_REQUIRED_IF, supports_check_mode=True)
+    for library, error in missing_libraries(module.params):
+        module.fail_json(msg=missing_required_lib(library), exception=str(error))
+    with reported_as_failure(module), session(module.params, engine.PATHS) as runner:
+        result = run_resource(engine, runner, module.params, module.check_mode, module._diff)
+    exit_with_result(module, result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,249 @@
+"""pbr_table against the real kernel, in network namespaces made by each test.
+
+The router namespace has two veth links to a peer namespace (``wan0`` 198.51.100.2/24 and
+2001:db8:1::2/64, ``wan1`` 203.0.113.2/24 and 2001:db8:2::2/64), so gateways on those
+subnets are reachable and others are refused by the kernel. ``ip netns exec`` bind-mounts
+the namespace's own /etc/netns/<ns>/iproute2, so the names file the module writes is the
+test's, never the host's.
+"""
+
+import json
+import time
+
+import pytest
+
+from support.modules import run_module
+from support.netns import Netns
+
+pytestmark = pytest.mark.netns
+
+NAMES_FILE = "/etc/iproute2/rt_tables.d/multiwan_pbr.conf"
+CONTRACT = [
+    {"name": "isp_a", "id": 101, "routes": [
+        {"dst": "default", "via": "198.51.100.1", "dev": "wan0"},
+        {"dst": "10.0.0.0/8", "type": "throw"},
+        {"dst": "2001:db8:99::/48", "type": "throw"},
+        {"dst": "default", "via": "2001:db8:1::1", "dev": "wan0"}]},
+    {"name": "isp_b", "id": 102, "routes": [
+        {"dst": "default", "via": "203.0.113.1", "dev": "wan1"},
+        {"dst": "10.1.0.0/16", "type": "blackhole"},
+        {"dst": "10.2.0.0/16", "type": "unreachable", "metric": 5},
+        {"dst": "10.3.0.0/16", "type": "prohibit"},
+        {"dst": "192.0.2.0/24", "via": "192.0.2.254", "dev": "wan1", "onlink": True, "metric": 30},
+        {"dst": "default", "dev": "wan1", "family": "ipv6"}]},
+    {"name": "main", "routes": [
+        {"dst": "default", "nexthops": [{"via": "198.51.100.1", "dev": "wan0", "weight": 1},
+                                        {"via": "203.0.113.1", "dev": "wan1", "weight": 3}]},
+        {"dst": "default", "nexthops": [{"via": "2001:db8:1::1", "dev": "wan0", "weight": 2},
+                                        {"via": "2001:db8:2::1", "dev": "wan1", "weight": 5}]}]},
+]
+# Routes other owners made, in the same tables as the owned ones.
+FOREIGN = [
+    ("-4", "192.0.2.7", "via", "198.51.100.1", "dev", "wan0", "table", "101", "proto", "static", "metric", "5"),
+    ("-4", "192.0.2.0/24", "via", "203.0.113.1", "dev", "wan1", "table", "102"),                  # proto boot
+    ("-4", "default", "via", "198.51.100.1", "dev", "wan0", "proto", "dhcp", "metric", "100"),    # main
+    ("-4", "172.16.0.0/12", "via", "203.0.113.1", "dev", "wan1", "proto", "static"),
+    ("-6", "2001:db8:95::/48", "via", "2001:db8:1::1", "dev", "wan0", "table", "101", "proto", "static"),
+    ("-6", "default", "via", "2001:db8:2::1", "dev", "wan1", "proto", "ra", "metric", "2048"),
+]
+
+
+@pytest.fixture
+def ns():
+    with Netns("mwt") as router, Netns("mwp") as peer:
+        router.run("sysctl", "-qw", "net.ipv6.conf.default.accept_dad=0")
+        router.veth("wan0", "p0", peer)
+        router.veth("wan1", "p1", peer)
+        for dev, v4, v6 in (("wan0", "198.51.100.2/24", "2001:db8:1::2/64"),
+                            ("wan1", "203.0.113.2/24", "2001:db8:2::2/64")):
+            router.ip("addr", "add", v4, "dev", dev)
+            router.ip("-6", "addr", "add", v6, "dev", dev, "nodad")
+        router.run("sh", "-c", "printf '200\\tvpn\\n' > /etc/iproute2/rt_tables.d/user.conf")
+        for route in FOREIGN:
+            router.ip(route[0], "route", "add", *route[1:])
+        wait_for_link_local_routes(router, 2)
+        yield router
+
+
+def wait_for_link_local_routes(ns, count, timeout=5.0):
+    """IPv6 gives each link an fe80:: address a moment after it is up: let table local settle first."""
+    deadline = time.monotonic() + timeout
+    while ns.ip("-6", "route", "show", "table", "local").count("local fe80::") < count:
+        assert time.monotonic() < deadline, "no IPv6 link-local addresses after %.0f s" % timeout
+        time.sleep(0.05)
+
+
+def pbr_table(ns, **args):
+    check_mode, diff = args.pop("check_mode", False), args.pop("diff", False)
+    return run_module("pbr_table", args, netns=ns.name, check_mode=check_mode, diff=diff)
+
+
+def routes(ns):
+    """Every route of both families, numeric, as the kernel reports them."""
+    return [route for family in ("-4", "-6") for route in ns.ip_json("-N", family, "route", "show", "table", "all")]
+
+
+def owned(ns):
+    return [r for r in routes(ns) if r.get("protocol") == "211"]
+
+
+def foreign(ns):
+    return [r for r in routes(ns) if r.get("protocol") != "211"]
+
+
+def names_file(ns):
+    return ns.run("sh", "-c", "cat %s 2>/dev/null || echo MISSING" % NAMES_FILE)
+
+
+def snapshot(ns):
+    return routes(ns), names_file(ns), ns.run("ls", "-a", "/etc/iproute2/rt_tables.d")
+
+
+def succeeded(result):
+    assert not result.get("failed"), result.get("msg")
+    assert result.get("warnings", []) == []
+    return result
+
+
+def test_every_state_converges_and_spares_foreign_routes(ns):
+    before_foreign = foreign(ns)
+    merged = succeeded(pbr_table(ns, config=CONTRACT, state="merged"))
+    assert merged["changed"] and len(owned(ns)) == 12
+    assert merged["commands"][0] == "rt_tables add 101 isp_a # %s" % NAMES_FILE
+    assert "101\tisp_a\n102\tisp_b\n" in names_file(ns)
+    assert ns.run("stat", "-c", "%a", NAMES_FILE) == "644\n"           # every user's ip reads the names
+    assert ns.ip("route", "show", "table", "isp_a").startswith("default via 198.51.100.1 dev wan0 proto 211")
+    assert succeeded(pbr_table(ns, config=CONTRACT, state="merged"))["changed"] is False
+
+    gathered = succeeded(pbr_table(ns, state="gathered"))["gathered"]
+    assert [entry["name"] for entry in gathered] == ["isp_a", "isp_b", "main"]
+    assert [entry.get("id") for entry in gathered] == [101, 102, None]
+    assert succeeded(pbr_table(ns, config=gathered, state="overridden"))["changed"] is False
+    saved = {"routes4": ns.ip_json("-N", "-4", "route", "show", "table", "all"),
+             "routes6": ns.ip_json("-N", "-6", "route", "show", "table", "all"),
+             "rt_tables_d": {"multiwan_pbr.conf": names_file(ns)}}
+    assert pbr_table(ns, running_config=json.dumps(saved), state="parsed")["parsed"] == gathered
+
+    replaced = succeeded(pbr_table(ns, config=[{"name": "isp_b", "id": 102, "routes": [
+        {"dst": "default", "via": "203.0.113.1", "dev": "wan1", "metric": 10}]}], state="replaced"))
+    assert replaced["changed"] and replaced["commands"][0].startswith("ip -4 route add default via 203.0.113.1")
+    assert [(r["dst"], r.get("metric")) for r in owned(ns) if r.get("table") == "102"] == [("default", 10)]
+    assert succeeded(pbr_table(ns, config=gathered, state="overridden"))["changed"]
+    assert succeeded(pbr_table(ns, config=gathered, state="overridden"))["changed"] is False
+
+    overridden = succeeded(pbr_table(ns, config=[{"name": "isp_c", "id": 103, "routes": [
+        {"dst": "default", "via": "198.51.100.1", "dev": "wan0"}]}], state="overridden"))
+    assert overridden["after"] == [{"name": "isp_c", "id": 103, "routes": [
+        {"dst": "default", "via": "198.51.100.1", "dev": "wan0"}]}]
+    assert [(r["table"], r["dst"]) for r in owned(ns)] == [("103", "default")]
+    assert names_file(ns).endswith("103\tisp_c\n") and "isp_a" not in names_file(ns)
+    assert foreign(ns) == before_foreign
+
+    deleted = succeeded(pbr_table(ns, config=[{"name": "isp_c"}], state="deleted"))
+    assert deleted["commands"] == ["ip -4 route del default table 103 proto 211",
+                                   "rt_tables del 103 isp_c # %s" % NAMES_FILE]
+    assert owned(ns) == [] and "isp_c" not in names_file(ns)
+    assert succeeded(pbr_table(ns, config=CONTRACT, state="merged"))["changed"]
+    assert succeeded(pbr_table(ns, state="deleted"))["changed"] and owned(ns) == []
+    assert foreign(ns) == before_foreign
+
+    assert pbr_table(ns, config=CONTRACT, state="rendered")["rendered"] == merged["commands"]
+
+
+def test_check_mode_changes_nothing(ns):
+    succeeded(pbr_table(ns, config=CONTRACT[:2], state="merged"))
+    before = snapshot(ns)
+    for state, config in (("merged", CONTRACT), ("replaced", CONTRACT[2:]), ("overridden", CONTRACT[2:]),
+                          ("deleted", None)):
+        result = succeeded(pbr_table(ns, config=config, state=state, check_mode=True, diff=True))
+        assert result["changed"], state
+        assert snapshot(ns) == before, state
+    assert "proto 16" in result["diff"]["after"]             # the dhcp route survives, in the diff too
+
+
+def test_weighted_multipath_default_in_main_touches_only_owned_routes(ns):
+    before_foreign = foreign(ns)
+    succeeded(pbr_table(ns, config=CONTRACT[2:], state="merged"))
+    v4, = [r for r in owned(ns) if r["dst"] == "default" and "." in r["nexthops"][0]["gateway"]]
+    assert [(hop["gateway"], hop["dev"], hop["weight"]) for hop in v4["nexthops"]] == [
+        ("198.51.100.1", "wan0", 1), ("203.0.113.1", "wan1", 3)]
+    v6, = [r for r in owned(ns) if r["dst"] == "default" and ":" in r["nexthops"][0]["gateway"]]
+    assert [hop["weight"] for hop in v6["nexthops"]] == [2, 5] and "table" not in v6
+
+    reweighted = [{"name": "main", "routes": [
+        {"dst": "default", "nexthops": [{"via": "198.51.100.1", "dev": "wan0", "weight": 2},
+                                        {"via": "203.0.113.1", "dev": "wan1", "weight": 2}]},
+        {"dst": "default", "nexthops": [{"via": "2001:db8:1::1", "dev": "wan0", "weight": 7},
+                                        {"via": "2001:db8:2::1", "dev": "wan1", "weight": 1}]}]}]
+    result = succeeded(pbr_table(ns, config=reweighted, state="merged"))
+    assert result["commands"] == [
+        "ip -4 route replace default table 254 proto 211 "
+        "nexthop via 198.51.100.1 dev wan0 weight 2 nexthop via 203.0.113.1 dev wan1 weight 2",
+        "ip -6 route replace default table 254 metric 1024 proto 211 "
+        "nexthop via 2001:db8:1::1 dev wan0 weight 7 nexthop via 2001:db8:2::1 dev wan1 weight 1"]
+    assert [[hop["weight"] for hop in r["nexthops"]] for r in owned(ns)] == [[2, 2], [7, 1]]
+    assert succeeded(pbr_table(ns, config=reweighted, state="merged"))["changed"] is False
+
+    result = succeeded(pbr_table(ns, config=[{"name": "main", "routes": reweighted[0]["routes"][:1]}],
+                                 state="replaced"))
+    assert result["commands"] == ["ip -6 route del default table 254 metric 1024 proto 211"]
+    assert [[hop["weight"] for hop in r["nexthops"]] for r in owned(ns)] == [[2, 2]]
+    assert foreign(ns) == before_foreign
+
+
+@pytest.mark.parametrize("bad_route, message", [
+    ({"dst": "10.20.0.0/16", "via": "192.0.2.1", "dev": "wan0"}, "gateway"),        # not on wan0's subnet
+    ({"dst": "10.20.0.0/16", "via": "198.51.100.1", "dev": "nosuch0"}, "Cannot find device"),
+])
+def test_a_refused_line_in_the_middle_leaves_everything_as_before(ns, bad_route, message):
+    succeeded(pbr_table(ns, config=CONTRACT[:1], state="merged"))
+    before = snapshot(ns)
+    isp_a_routes = [
+        {"dst": "default", "via": "203.0.113.1", "dev": "wan1"},       # a replace before the failure
+        {"dst": "10.10.0.0/16", "type": "blackhole"},
+        bad_route,
+        {"dst": "10.30.0.0/16", "type": "prohibit"},
+        {"dst": "2001:db8:77::/48", "type": "blackhole"}]
+    config = [{"name": "isp_a", "id": 101, "routes": isp_a_routes},
+              {"name": "isp_c", "id": 103, "routes": [{"dst": "default", "dev": "wan1"}]}]
+    result = pbr_table(ns, config=config, state="merged")
+    assert result["failed"] and result["rolled_back"] is True
+    bad_line = "ip -4 route add 10.20.0.0/16 via %s dev %s table 101 proto 211" % (bad_route["via"], bad_route["dev"])
+    assert result["command"] == bad_line and message in result["device_message"]
+    assert bad_line in result["msg"] and message in result["msg"]
+    assert snapshot(ns) == before
+
+
+BAD_INPUT = [
+    ([{"name": "isp_x", "id": 254}], "id"),
+    ([{"name": "isp_x", "id": 200}], "id"),                                           # vpn's, in user.conf
+    ([{"name": "vpn", "id": 150}], "name"),
+    ([{"name": "nosuch", "routes": [{"dst": "default", "dev": "wan0"}]}], "name"),
+    ([{"name": "isp_a", "id": 101, "routes": [{"dst": "10.0.0.0/33", "dev": "wan0"}]}], "routes.dst"),
+    ([{"name": "isp_a", "id": 101, "routes": [{"dst": "10.0.0.0/8", "via": "2001:db8:1::1", "dev": "wan0"}]}],
+     "routes.via"),
+    ([{"name": "main", "routes": [{"dst": "172.16.0.0/12", "via": "198.51.100.1", "dev": "wan0"}]}],
+     "routes.dst"),                                                                   # the static route's identity
+]
+
+
+def test_bad_input_changes_nothing(ns):
+    succeeded(pbr_table(ns, config=CONTRACT[:1], state="merged"))
+    before = snapshot(ns)
+    for config, field in BAD_INPUT:
+        result = pbr_table(ns, config=CONTRACT[1:] + config, state="merged")
+        assert result["failed"] and result["field"] == field, result["msg"]
+        assert snapshot(ns) == before, config
+
+
+def test_ten_thousand_routes_across_four_tables_in_one_run(ns):
+    config = [{"name": "bulk_%d" % table, "id": 300 + table, "routes": [
+        {"dst": "10.%d.%d.0/24" % (table * 10 + index // 256, index % 256),
+         "via": "198.51.100.1" if index % 2 else "203.0.113.1", "dev": "wan0" if index % 2 else "wan1"}
+        for index in range(2500)]} for table in range(4)]
+    result = succeeded(pbr_table(ns, config=config, state="merged"))
+    assert len(result["commands"]) == 10004
+    for table in range(4):
+        assert len(ns.ip_json("-4", "route", "show", "table", str(300 + table))) == 2500
+    assert names_file(ns).count("bulk_") == 4
+    assert succeeded(pbr_table(ns, config=config, state="merged"))["changed"] is False
