@@ -38,7 +38,7 @@ def run_module(name, args, netns=None, check_mode=False, diff=False, python=None
         if netns:
             command = ["ip", "netns", "exec", netns] + command
         env = dict(os.environ, PYTHONPATH=COLLECTIONS, LC_ALL="C")
-        completed = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+        completed = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300, check=False)
     finally:
         os.unlink(args_file)
     return parse_result(completed)

@@ -12,7 +12,7 @@ import uuid
 
 def sh(*argv, check=True, input=None):
     """Run a command; return its stdout. Raises with stderr on failure when ``check``."""
-    completed = subprocess.run(list(argv), capture_output=True, text=True, input=input)
+    completed = subprocess.run(list(argv), capture_output=True, text=True, input=input, check=False)
     if check and completed.returncode != 0:
         raise RuntimeError("%s failed (%d): %s" % (" ".join(argv), completed.returncode, completed.stderr.strip()))
     return completed.stdout

@@ -51,6 +51,15 @@ def test_weighted_multipath_default_in_main():
                                                        interfaces=INTERFACES)["tables"])
 
 
+def test_a_family_one_wan_carries_gets_a_plain_default_in_main():
+    # one WAN left (or IPv6 on one WAN only): a multipath route of one hop is refused by pbr_table
+    dual_stack = [WANS[0], dict(WANS[1], family="both", gateway=["203.0.113.1", "2001:db8:2::1"])]
+    assert table(layout(WANS[:1], interfaces=INTERFACES), "main")["routes"] == [
+        {"dst": "0.0.0.0/0", "metric": 0, "via": "198.51.100.1", "dev": "wan1"}]
+    assert table(layout(dual_stack, interfaces=INTERFACES), "main")["routes"][1] == {
+        "dst": "::/0", "metric": 0, "via": "2001:db8:2::1", "dev": "wan2"}
+
+
 def test_a_policy_with_exclusions_gets_a_table_of_throw_routes():
     policies = [{"name": "tcp_out", "wan": "isp2", "ipproto": "tcp", "exclude": ["10.1.2.3/8", "192.168.0.0/16"]}]
     result = layout(WANS, policies, interfaces=INTERFACES)

@@ -1,0 +1,61 @@
+# -*- coding: utf-8 -*-
+# Copyright: multiwan.pbr contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Jinja filter ``multiwan.pbr.routeros_dst_routing``: the role routeros_dst_routing's decisions as data."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+name: routeros_dst_routing
+short_description: Turn routeros_dst_routing inventory variables into RouterOS module configs
+version_added: 1.0.0
+description:
+  - Computes the routing tables, default routes, C(/routing rule) entries and optional C(chain=output) mangle
+    exclusions for the role C(multiwan.pbr.routeros_dst_routing), and the destinations the audit must see
+    looked up with C(lookup-only-in-table).
+  - Fails naming the variable and the value when the input is inconsistent (e.g. a destination's WAN is not a WAN).
+options:
+  _input:
+    description: The WANs (C(routeros_pbr_wans)).
+    type: list
+    elements: dict
+    required: true
+  destinations:
+    description: C(routeros_pbr_destinations).
+    type: list
+    elements: dict
+  output_exclusions:
+    description: C(routeros_pbr_output_exclusions).
+    type: dict
+"""
+
+EXAMPLES = r"""
+- name: Compute the layout
+  ansible.builtin.set_fact:
+    layout: "{{ routeros_pbr_wans | multiwan.pbr.routeros_dst_routing(destinations=routeros_pbr_destinations) }}"
+"""
+
+RETURN = r"""
+_value:
+  description: C(tables), C(routes), C(rules), C(exclusions) (module C(config) lists) and C(only_in_table).
+  type: dict
+"""
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.multiwan.pbr.plugins.module_utils.resource import InvalidInput
+from ansible_collections.multiwan.pbr.plugins.plugin_utils.routeros_dst_routing import layout
+
+
+def routeros_dst_routing(wans, destinations=None, output_exclusions=None):
+    try:
+        return layout(wans, destinations, output_exclusions)
+    except InvalidInput as error:
+        raise AnsibleFilterError("multiwan.pbr.routeros_dst_routing: %s" % error)
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"routeros_dst_routing": routeros_dst_routing}
