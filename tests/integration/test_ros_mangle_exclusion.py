@@ -48,7 +48,7 @@ def test_check_mode_plans_and_writes_nothing(sim):
 
 def test_exclusions_land_before_the_marking_rules_then_nothing_to_do(sim):
     first = run(sim, config=EXCLUSIONS, state="overridden")
-    assert first["changed"] and not first.get("failed") and not first["warnings"], first
+    assert first["changed"] and not first.get("failed") and not first.get("warnings"), first
     assert order(sim) == ["*1", "multiwan.pbr:lan", "multiwan.pbr:wg1", "multiwan.pbr:dns-udp",
                           "multiwan.pbr:probe", "*2", "*3"]
     assert sim.state.menu(MANGLE).rows()[4]["dst-address"] == "10.254.15.129"
@@ -61,7 +61,7 @@ def test_exclusions_land_before_the_marking_rules_then_nothing_to_do(sim):
 def test_reorder_and_removal_keep_foreign_rules_in_place(sim):
     run(sim, config=EXCLUSIONS, state="overridden")
     result = run(sim, config=[EXCLUSIONS[2], EXCLUSIONS[0]], state="overridden")
-    assert result["changed"] and not result["warnings"], result
+    assert result["changed"] and not result.get("warnings"), result
     assert order(sim) == ["*1", "multiwan.pbr:dns-udp", "multiwan.pbr:lan", "*2", "*3"]
     assert run(sim, state="deleted")["changed"]
     assert order(sim) == ["*1", "*2", "*3"]
