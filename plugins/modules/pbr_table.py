@@ -28,7 +28,7 @@ description:
   - Bad input (a bad prefix, a family mix, a reserved id, an id or name that another rt_tables file gives to
     another table, an unknown table name) fails before anything is changed, naming the field and the value.
 author:
-  - multiwan.pbr contributors (@multiwan)
+  - multiwan.pbr contributors (@multiwan-pbr)
 extends_documentation_fragment:
   - multiwan.pbr.resource_states
   - multiwan.pbr.attributes

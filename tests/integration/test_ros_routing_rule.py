@@ -49,7 +49,7 @@ def foreign_ids(sim):
 def test_merged_at_the_top_then_idempotent_with_one_print_and_no_write(sim):
     first = run(sim, config=WAN_RULES, placement={"position": "top"}, diff=True)
     assert first["changed"] and not first.get("failed"), first
-    assert [comment for _, comment in device_order(sim)] == [
+    assert [comment for _rule_id, comment in device_order(sim)] == [
         "multiwan.pbr:dns-via-wan2 resolvers of ISP 2", "multiwan.pbr:wg-via-wan2", "office VPN", None]
     assert first["diff"]["after"].splitlines()[0] == (
         '/routing rule add dst-address=198.51.100.53/32 table=wan2 comment="multiwan.pbr:dns-via-wan2 resolvers of ISP 2"')
@@ -104,7 +104,7 @@ def test_reordering_moves_only_owned_rules(sim):
     result = run(sim, config=list(reversed(WAN_RULES)), placement={"position": "before", "anchor": "*2"})
     assert [line.split()[2] for line in result["commands"]] == ["move"]
     assert foreign_ids(sim) == ["*1", "*2", "*5"]
-    assert [comment for _, comment in device_order(sim)][1:3] == [
+    assert [comment for _rule_id, comment in device_order(sim)][1:3] == [
         "multiwan.pbr:wg-via-wan2", "multiwan.pbr:dns-via-wan2 resolvers of ISP 2"]
 
 
@@ -130,7 +130,7 @@ def test_a_rule_naming_a_missing_table_fails_with_routeros_message_and_is_undone
     assert result["command"] == "/routing rule add dst-address=192.0.2.0/24 table=isp3 comment=multiwan.pbr:isp3"
     assert result["device_message"] == "input does not match any value of table"
     assert result["rolled_back"] is True
-    assert foreign_ids(sim) == [rule_id for rule_id, _ in device_order(sim)] == ["*1", "*2"]
+    assert foreign_ids(sim) == [rule_id for rule_id, _comment in device_order(sim)] == ["*1", "*2"]
 
 
 def test_wrong_password_is_a_clear_error(sim):

@@ -284,7 +284,7 @@ def _render_disabled_route(menu, row):
 def _immediate_gateway(state, gateway):
     """The first reachable next hop (``IP%interface`` or an interface), else ``None``."""
     for hop in (gateway or "").split(","):
-        address, _, interface = hop.split("@")[0].partition("%")
+        address, _separator, interface = hop.split("@")[0].partition("%")
         if not address:
             continue
         if interface or not _is_address(address):
@@ -312,7 +312,7 @@ def _interface_is_up(state, name):
 
 
 def _active_addresses(state):
-    """(interface address, interface name) for every enabled address on an enabled interface."""
+    """(interface address, interface name, address row) for every enabled address on an enabled interface."""
     addresses = state.menu("/ip/address")
     for row in addresses.all_rows():
         interface = addresses.shown(row, "interface")
@@ -321,7 +321,7 @@ def _active_addresses(state):
 
 
 def _connected_interface(state, address):
-    for interface_address, interface, _ in _active_addresses(state):
+    for interface_address, interface, _address_row in _active_addresses(state):
         if address in interface_address.network:
             return interface
     return None

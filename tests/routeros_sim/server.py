@@ -160,7 +160,7 @@ class Simulator:
         listener = self._listener
         while True:
             try:
-                connection, _ = listener.accept()
+                connection, _peer_address = listener.accept()
             except OSError:
                 return                           # the listener was closed by stop()
             with self._lock:

@@ -49,7 +49,7 @@ def parse_request(words):
     request = Request(words[0])
     for word in words[1:]:
         if word.startswith("="):
-            name, _, value = word[1:].partition("=")
+            name, _separator, value = word[1:].partition("=")
             request.attributes[name] = value
         elif word.startswith("?"):
             request.queries.append(word)

@@ -381,8 +381,8 @@ class Gateway(ValueType):
         return ",".join(self._parse_one(argument, part, state) for part in raw.split(","))
 
     def _parse_one(self, argument, part, state):
-        address, _, table = part.partition("@")
-        address, _, interface = address.partition("%")
+        address, _separator, table = part.partition("@")
+        address, _separator, interface = address.partition("%")
         if _is_ip_address(address):
             if interface and state.menu("/interface").find_by_name(interface) is None:
                 raise traps.no_match(argument)

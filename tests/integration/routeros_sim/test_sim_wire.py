@@ -55,7 +55,7 @@ def test_tags_are_echoed_on_every_reply_and_pipelined_commands_interleave(raw):
     raw.send("/routing/table/add", "=name=a", ".tag=1")
     raw.send("/routing/table/print", ".tag=2", "?name=a")
     raw.send("/routing/table/add", "=name=a", ".tag=3")
-    replies = [raw.read_sentence() for _ in range(5)]
+    replies = [raw.read_sentence() for _reply_number in range(5)]
     assert replies[0] == ["!done", ".tag=1", "=ret=*1"]
     assert replies[1][:2] == ["!re", ".tag=2"] and replies[2] == ["!done", ".tag=2"]
     assert replies[3][:2] == ["!trap", ".tag=3"] and replies[4] == ["!done", ".tag=3"]
@@ -175,7 +175,7 @@ def test_latency_is_per_command_and_pipelined_commands_overlap():
         started = time.monotonic()
         for index in range(10):
             client.send("/routing/table/add", f"=name=t{index}", f".tag={index}")
-        for _ in range(10):
+        for _reply_number in range(10):
             client.read_sentence()
         pipelined = time.monotonic() - started
         started = time.monotonic()

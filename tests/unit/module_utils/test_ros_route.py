@@ -54,7 +54,7 @@ def test_connected_routes_are_left_out_and_owned_routes_are_named():
 
 
 def test_gathered_shows_what_routeros_prints():
-    result, _ = run("gathered")
+    result, _runner = run("gathered")
     assert result["gathered"] == [
         # disabled: RouterOS prints no table, distance or scopes (sorted first, table unknown)
         {"name": "wan2-failover", "dst_address": "0.0.0.0/0", "gateway": "192.0.2.1", "blackhole": False,

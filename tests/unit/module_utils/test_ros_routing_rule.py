@@ -186,12 +186,12 @@ def test_an_anchor_must_match_exactly_one_unmanaged_rule():
 
 
 def test_a_block_already_in_place_needs_no_move():
-    ops, _ = plan_for([{"name": "dns-via-wan2"}, {"name": "lan-wan1"}], {"position": "before", "anchor": "*4"})
+    ops, _current = plan_for([{"name": "dns-via-wan2"}, {"name": "lan-wan1"}], {"position": "before", "anchor": "*4"})
     assert ops == []
 
 
 def test_deleted_plans_no_moves():
-    ops, _ = plan_for([{"name": "lan-wan1"}], {"position": "top"}, state="deleted")
+    ops, _current = plan_for([{"name": "lan-wan1"}], {"position": "top"}, state="deleted")
     assert [op.verb for op in ops] == [DELETE]
 
 
@@ -205,9 +205,9 @@ def _keys(rules, owned):
 @settings(max_examples=80)
 @given(config=rule_configs(), rows=rule_rows(), placement=placements(),
        state=st.sampled_from(["merged", "replaced", "overridden"]))
-@example(config=[{"name": "dns"}], rows=[{".id": "*1", "action": "lookup", "table": "main", "disabled": "false",
-                                         "comment": "multiwan.pbr:dns"},
-                                        {".id": "*2", "action": "lookup", "table": "main", "disabled": "false"}],
+@example(config=[{"name": "dns"}],
+         rows=[{".id": "*1", "action": "lookup", "table": "main", "disabled": "false", "comment": "multiwan.pbr:dns"},
+               {".id": "*2", "action": "lookup", "table": "main", "disabled": "false"}],
          placement={"position": "bottom"}, state="merged")
 def test_one_plan_converges_and_spares_foreign_rules_and_their_order(config, rows, placement, state):
     run_params = params(state=state, placement=placement)
@@ -276,5 +276,5 @@ def test_a_copy_of_an_owned_rule_is_left_alone():
     rules = current_rules(FIXTURE_ROWS + [copy])
     assert [rule.key for rule in rules if rule.owned] == ["dns-via-wan2", "lan-wan1"]
     assert rules[-1].comment == "multiwan.pbr:dns-via-wan2 resolvers of ISP 2" and not rules[-1].owned
-    ops, _ = plan_for([], None, rows=FIXTURE_ROWS + [copy], state="overridden")
+    ops, _current = plan_for([], None, rows=FIXTURE_ROWS + [copy], state="overridden")
     assert engine.render(ops, params()) == ["/routing rule remove *2", "/routing rule remove *3"]

@@ -58,7 +58,7 @@ def test_merged_keeps_what_is_not_given():
 
 
 def test_overridden_removes_owned_tables_only():
-    result, _ = run("overridden", [{"name": "wan1", "fib": True}], check_mode=True)
+    result, _runner = run("overridden", [{"name": "wan1", "fib": True}], check_mode=True)
     assert result["commands"] == ["/routing table remove *3", "/routing table remove *4"]
     assert "/routing table add name=vpn fib comment=\"made by hand\"" in result["diff"]["after"]
 

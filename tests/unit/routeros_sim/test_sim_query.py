@@ -8,7 +8,7 @@ from routeros_sim.traps import Trap
 ETHER = {"name": "ether1", "type": "ether", "mtu": "1500", "disabled": "false"}
 VLAN = {"name": "vlan7", "type": "vlan", "mtu": "1500", "disabled": "true", "comment": "x"}
 BRIDGE = {"name": "br", "type": "bridge", "mtu": "9000", "disabled": "false"}
-ROWS = [ETHER, VLAN, BRIDGE]
+ROWS = (ETHER, VLAN, BRIDGE)                # a tuple: it is the default argument of names()
 
 
 def names(words, rows=ROWS, normaliser_for=lambda name: None):
