@@ -54,4 +54,4 @@ lab-down:
 	lab/down.sh
 
 bench: collection
-	$(BIN)/python bench/run.py
+	bench/setup.sh && $(BIN)/python bench/run.py $(BENCH_ARGS)

@@ -1,0 +1,85 @@
+"""A smoke run of the benches of ``make bench`` (``bench/``): tiny sizes, one run each.
+
+It checks that every bench still runs end to end against the real kernel and the simulator and
+produces its rows (with their baselines, ratios and goals), not how fast anything is. The benches
+check the job itself as they go: every way of applying leaves the same rules and routes, both
+RouterOS modules leave the same rules, the data-path flow carries its WAN's mark. Part 5 (site.yml
+against the podman lab) takes minutes and runs only in ``make bench``.
+"""
+
+import importlib
+import os
+import sys
+
+import pytest
+
+BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "bench")
+if BENCH not in sys.path:
+    sys.path.insert(0, BENCH)
+
+common = importlib.import_module("common")
+QUICK = common.Settings(runs=1, quick=True)
+
+
+def run_part(name):
+    rows, notes = importlib.import_module(name).run(QUICK)
+    assert notes == []          # profiles are taken in full runs only
+    assert rows and all(row.value > 0 for row in rows)
+    assert all(row.ratio is not None for row in rows if row.baseline)
+    assert all(row.met is not None for row in rows if row.goal)
+    return rows
+
+
+def subjects(rows, case):
+    return [row.subject for row in rows if row.case == case]
+
+
+@pytest.mark.netns
+def test_rules_bench_measures_the_module_against_the_floor_the_dump_and_the_loop():
+    rows = run_part("linux_rules")
+    assert subjects(rows, "apply N=20") == [
+        "ip -batch file (floor)", "pbr_rule, bare process", "pbr_rule, task in ansible-playbook",
+        "pbr_rule, whole ansible-playbook run", "ansible.builtin.command loop (extrapolated)",
+        "pbr_rule, task in ansible-playbook"]
+    assert subjects(rows, "no change N=20")[0] == "one `ip -json rule show`"
+    assert "extrapolated x20" in rows[-3].note
+    assert subjects(rows, "reference") == ["python + `import AnsibleModule` (fixed cost of any module process)"]
+
+
+@pytest.mark.netns
+def test_routes_bench_measures_pbr_table_in_four_tables():
+    rows = run_part("linux_routes")      # bare module only: part 1's smoke covers the playbook and the loop
+    assert subjects(rows, "apply N=20") == ["ip -batch file (floor)", "pbr_table, bare process"]
+    assert subjects(rows, "no change N=20") == ["one `ip -json route show table all`", "pbr_table, bare process"]
+
+
+@pytest.mark.routeros
+def test_routeros_bench_compares_with_api_modify_and_no_change_is_one_print():
+    rows = run_part("routeros")
+    for latency in (0, 20):
+        case = "20 rules, %d ms converge" % latency
+        assert subjects(rows, case) == ["api_modify, bare process", "ros_routing_rule, bare process"]
+    one_print = [row for row in rows if row.unit == "commands"]
+    assert len(one_print) == 2 and all(row.value == 1 and row.met for row in one_print)
+
+
+@pytest.mark.netns
+def test_data_path_bench_forwards_with_every_table_size():
+    rows = run_part("datapath")
+    assert [row.subject for row in rows] == [
+        "no table", "conntrack only (one `ct state new` rule)", "nft_connmark, 2 WANs", "nft_connmark, 8 WANs",
+        "nft_connmark, 32 WANs", "nft_connmark, 8 WANs", "nft_connmark, 32 WANs"]
+    assert all(row.unit == "pps" for row in rows)
+
+
+def test_report_has_the_machine_the_table_and_every_sample():
+    row = common.Row("1 ip rule", "apply N=1", "pbr_rule, bare process", 3.0, baseline="floor", baseline_value=2.0,
+                     goal=1.5, samples=[2.9, 3.0, 3.1])
+    report = importlib.import_module("run").render_report([row], [("a profile", ["  1.000 s  stage"])],
+                                                          [("1", 4.0)], [("5", "RuntimeError: lab down")],
+                                                          QUICK)
+    assert "| 1 ip rule | apply N=1 | pbr_rule, bare process | 3.000 s | floor | 2.000 s | 1.50x | <= 1.5x | yes |" \
+        in report
+    assert "- nproc: %d" % os.cpu_count() in report
+    assert "- part 5: RuntimeError: lab down" in report
+    assert "- 1 ip rule apply N=1, pbr_rule, bare process: 2.900, 3.000, 3.100" in report
