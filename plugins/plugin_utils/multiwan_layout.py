@@ -37,7 +37,10 @@ from ansible_collections.multiwan.pbr.plugins.module_utils.addresses import IPV4
 from ansible_collections.multiwan.pbr.plugins.module_utils.resource import InvalidInput
 
 FAMILIES = {"ipv4": (IPV4,), "ipv6": (IPV6,), "both": (IPV4, IPV6)}
-LAST_RESORT_METRIC = 4294967295          # the largest metric: every real route beats it
+# Every real route beats it. Not 0xffffffff: `ip -6 route flush` never removes an IPv6
+# `unreachable default metric 0xffffffff` (it spares what it takes for the kernel's null
+# route), so multiwan-pbr.service's flush by protocol would leave those behind.
+LAST_RESORT_METRIC = 4294967294
 POLICY_BAND, POLICY_BAND_END, POLICY_STRIDE = 1000, 1999, 10
 DEFAULTS = dict(priority_base=1000, table_base=100, mask="0xff00", protocol="211", balance=True,
                 balance_metric=0, last_resort="unreachable", nft_table="multiwan_pbr")
@@ -208,7 +211,10 @@ def _wan_routes(wan):
     routes = []
     for family in wan["families"]:
         address = wan["address"][family]
-        routes.append({"dst": address["network"], "dev": wan["device"], "scope": "link", "src": address["address"]})
+        connected = {"dst": address["network"], "dev": wan["device"], "src": address["address"]}
+        if family == IPV4:          # IPv6 routes have no scope but global (pbr_table refuses another)
+            connected["scope"] = "link"
+        routes.append(connected)
         routes.append({"dst": addresses.DEFAULT_PREFIX[family], "via": wan["gateway"][family], "dev": wan["device"]})
     return routes
 
@@ -238,10 +244,26 @@ def _main_table(wans, settings):
     for family in (IPV4, IPV6):
         members = [wan for wan in wans if family in wan["families"]]
         if members:
-            hops = [{"via": wan["gateway"][family], "dev": wan["device"], "weight": wan["weight"]} for wan in members]
-            routes.append({"dst": addresses.DEFAULT_PREFIX[family], "metric": settings["balance_metric"],
-                           "nexthops": hops})
+            route = {"dst": addresses.DEFAULT_PREFIX[family], "metric": _balance_metric(family, settings)}
+            route.update(_next_hops(members, family))
+            routes.append(route)
     return [{"name": "main", "routes": routes}]
+
+
+def _balance_metric(family, settings):
+    # The kernel stores IPv6 metric 0 as 1024: behind every router advertisement's default.
+    # 1 is the best IPv6 metric there is.
+    metric = int(settings["balance_metric"])
+    return max(metric, 1) if family == IPV6 else metric
+
+
+def _next_hops(members, family):
+    # A multipath route needs two next hops (pbr_table refuses one, as `ip` would print it
+    # back as a plain route): a family that one WAN carries gets a plain via/dev route.
+    if len(members) == 1:
+        return {"via": members[0]["gateway"][family], "dev": members[0]["device"]}
+    return {"nexthops": [{"via": wan["gateway"][family], "dev": wan["device"], "weight": wan["weight"]}
+                         for wan in members]}
 
 
 def _base_rules(wans, settings):

@@ -15,6 +15,12 @@ INTERFACES = [
                                      {"family": "inet6", "local": "2001:db8:2::2", "prefixlen": 64,
                                       "scope": "global"}]},
 ]
+INTERFACES_DUAL_STACK = [
+    {"ifname": "wan1", "addr_info": [{"family": "inet", "local": "198.51.100.2", "prefixlen": 30, "scope": "global"},
+                                     {"family": "inet6", "local": "2001:db8:1::2", "prefixlen": 64,
+                                      "scope": "global"}]},
+    INTERFACES[2],
+]
 WANS = [{"name": "isp1", "device": "wan1", "gateway": "198.51.100.1"},
         {"name": "isp2", "device": "wan2", "gateway": "203.0.113.1", "weight": 3}]
 
@@ -32,7 +38,7 @@ def test_each_wan_gets_a_table_with_connected_default_and_last_resort_routes():
     assert table(result, "isp2") == {"name": "isp2", "id": 102, "routes": [
         {"dst": "203.0.113.0/30", "dev": "wan2", "scope": "link", "src": "203.0.113.2"},
         {"dst": "0.0.0.0/0", "via": "203.0.113.1", "dev": "wan2"},
-        {"dst": "0.0.0.0/0", "type": "unreachable", "metric": 4294967295}]}
+        {"dst": "0.0.0.0/0", "type": "unreachable", "metric": 4294967294}]}
 
 
 def test_connected_destinations_win_then_source_then_mark():
@@ -57,7 +63,19 @@ def test_a_family_one_wan_carries_gets_a_plain_default_in_main():
     assert table(layout(WANS[:1], interfaces=INTERFACES), "main")["routes"] == [
         {"dst": "0.0.0.0/0", "metric": 0, "via": "198.51.100.1", "dev": "wan1"}]
     assert table(layout(dual_stack, interfaces=INTERFACES), "main")["routes"][1] == {
-        "dst": "::/0", "metric": 0, "via": "2001:db8:2::1", "dev": "wan2"}
+        "dst": "::/0", "metric": 1, "via": "2001:db8:2::1", "dev": "wan2"}
+
+
+def test_the_ipv6_balanced_default_never_gets_metric_0():
+    # the kernel stores IPv6 metric 0 as 1024, behind a router advertisement's default (1024) or a
+    # DHCP client's (100); 1 is the best IPv6 metric there is
+    dual_stack = [dict(wan, family="both", gateway=[wan["gateway"], "2001:db8:%d::1" % index])
+                  for index, wan in enumerate(WANS, 1)]
+    routes = table(layout(dual_stack, interfaces=INTERFACES_DUAL_STACK), "main")["routes"]
+    assert [(route["dst"], route["metric"]) for route in routes] == [("0.0.0.0/0", 0), ("::/0", 1)]
+    routes = table(layout(dual_stack, settings={"balance_metric": 50}, interfaces=INTERFACES_DUAL_STACK),
+                   "main")["routes"]
+    assert [route["metric"] for route in routes] == [50, 50]
 
 
 def test_a_policy_with_exclusions_gets_a_table_of_throw_routes():
@@ -81,7 +99,9 @@ def test_dual_stack_wan_numbers_both_families():
     wans = [{"name": "isp2", "device": "wan2", "family": "both", "gateway": ["203.0.113.1", "2001:db8:2::1"]}]
     result = layout(wans, interfaces=INTERFACES)
     assert [r["family"] for r in rules_at(result, 1101)] == ["ipv4", "ipv6"]
-    assert {"dst": "2001:db8:2::/64", "dev": "wan2", "scope": "link", "src": "2001:db8:2::2"} in \
+    # IPv6 routes have no scope but global: pbr_table refuses "link", as the kernel would ignore it
+    assert {"dst": "2001:db8:2::/64", "dev": "wan2", "src": "2001:db8:2::2"} in table(result, "isp2")["routes"]
+    assert {"dst": "203.0.113.0/30", "dev": "wan2", "scope": "link", "src": "203.0.113.2"} in \
         table(result, "isp2")["routes"]
     assert result["sysctls"]["net.ipv6.conf.all.forwarding"] == "1"
 
