@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Does multi-WAN routing on the lab router do what the inventory says?  Real traffic decides.
 
     lab/checks.py [--prefix NAME] [--count 200] [--port-forward 9090] [--vars FILE]

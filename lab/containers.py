@@ -184,7 +184,7 @@ def status(topology):
         name = topology.container(host)
         inspected = run(["podman", "inspect", "--format", "{{.State.Status}} {{.State.Pid}}", name],
                         check=False)
-        state, _, pid = inspected.stdout.strip().partition(" ") if inspected.returncode == 0 else ("absent", "", "")
+        state, _separator, pid = inspected.stdout.strip().partition(" ") if inspected.returncode == 0 else ("absent", "", "")
         addresses = ""
         if state == "running":
             addresses = run(in_netns(pid, ["ip", "-brief", "address", "show"])).stdout

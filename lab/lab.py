@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The multiwan.pbr podman lab.
 
     lab/lab.py up         (re)create client, router, isp1, isp2, inet and wire them

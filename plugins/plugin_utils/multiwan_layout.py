@@ -127,7 +127,7 @@ def _by_family(value, field, families, prefixes=False):
 
 def _host_prefix(text, network):
     """Keep the host part of ``198.51.100.2/30``: the WAN's address, and its subnet."""
-    host = addresses.address(str(text).split("/")[0], "address")
+    host = addresses.address(str(text).split("/", maxsplit=1)[0], "address")
     return {"address": host, "network": network}
 
 

@@ -15,7 +15,7 @@ STAGES = ("ExecStartPre", "ExecStart")       # systemd runs every ExecStartPre b
 
 def exec_lines(unit_text, stage):
     for line in unit_text.splitlines():
-        key, _, command = line.strip().partition("=")
+        key, _separator, command = line.strip().partition("=")
         if key == stage:
             yield command
 
