@@ -13,7 +13,9 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
 help:
 	@echo "make demo    build the podman lab and run playbooks/site.yml against it"
-	@echo "make test    every test suite: unit, integration (root), sanity, lint, molecule"
+	@echo "make test    every test suite: unit, integration (real kernel, RouterOS simulator,"
+	@echo "             podman lab, both Molecule scenarios), ansible-test sanity, ansible-lint"
+	@echo "make molecule  only the Molecule scenarios (linux_multiwan on the lab, routeros_dst_routing on the simulator)"
 	@echo "make bench   benchmarks (not part of make test)"
 	@echo "make lab-down  remove the lab"
 
@@ -43,6 +45,9 @@ sanity: collection
 
 lint: collection
 	$(BIN)/ansible-lint --profile production
+
+molecule: collection
+	$(PYTEST) tests/integration/test_molecule_linux.py tests/integration/test_molecule_routeros.py -q
 
 demo: collection
 	tools/demo.sh
