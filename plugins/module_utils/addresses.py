@@ -12,6 +12,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import functools
+
 from ansible_collections.multiwan.pbr.plugins.module_utils.resource import InvalidInput
 
 try:
@@ -23,6 +25,7 @@ except ImportError as import_error:
 IPV4, IPV6 = "ipv4", "ipv6"
 ANY_WORDS = ("default", "all", "any")
 DEFAULT_PREFIX = {IPV4: "0.0.0.0/0", IPV6: "::/0"}
+CACHED_TEXTS = 65536    # distinct texts remembered by the parsers (a few MB at most)
 
 
 def family_of(value):
@@ -38,29 +41,47 @@ def prefix(value, field, family=None):
     text = str(value).strip()
     if text.lower() in ANY_WORDS:
         return DEFAULT_PREFIX[family or IPV4]
-    try:
-        network = netaddr.IPNetwork(text)
-    except (netaddr.AddrFormatError, ValueError, TypeError):
+    normalised = _canonical_prefix(text)
+    if normalised is None:
         raise InvalidInput(field, value, "is not an IPv4 or IPv6 address or prefix")
-    if network.version == 6 and network.ip.is_ipv4_mapped() and network.prefixlen >= 96:
-        network = netaddr.IPNetwork("%s/%d" % (network.ip.ipv4(), network.prefixlen - 96))
-    normalised = "%s/%d" % (network.network, network.prefixlen)
     _check_family(field, value, normalised, family)
     return normalised
 
 
 def address(value, field, family=None):
     """A single address in canonical text (``2001:db8::1``, not ``2001:0db8:0::1``)."""
-    text = str(value).strip()
+    normalised = _canonical_address(str(value).strip())
+    if normalised is None:
+        raise InvalidInput(field, value, "is not an IPv4 or IPv6 address")
+    _check_family(field, value, normalised, family)
+    return normalised
+
+
+# The two parsers below are pure functions of their text, so they are cached: a run over
+# 10,000 entries meets the same texts again and again (a gateway shared by every route,
+# the user's prefix and the device's read-back of it), and netaddr costs ~40 us a parse.
+@functools.lru_cache(maxsize=CACHED_TEXTS)
+def _canonical_prefix(text):
+    """``network/length`` for ``text``, or None when it is no prefix."""
+    try:
+        network = netaddr.IPNetwork(text)
+    except (netaddr.AddrFormatError, ValueError, TypeError):
+        return None
+    if network.version == 6 and network.ip.is_ipv4_mapped() and network.prefixlen >= 96:
+        network = netaddr.IPNetwork("%s/%d" % (network.ip.ipv4(), network.prefixlen - 96))
+    return "%s/%d" % (network.network, network.prefixlen)
+
+
+@functools.lru_cache(maxsize=CACHED_TEXTS)
+def _canonical_address(text):
+    """The canonical text of the address ``text``, or None when it is no address."""
     try:
         parsed = netaddr.IPAddress(text)
     except (netaddr.AddrFormatError, ValueError, TypeError):
-        raise InvalidInput(field, value, "is not an IPv4 or IPv6 address")
+        return None
     if parsed.version == 6 and parsed.is_ipv4_mapped():
         parsed = parsed.ipv4()
-    normalised = str(parsed)
-    _check_family(field, value, normalised, family)
-    return normalised
+    return str(parsed)
 
 
 def dump_prefix(address_text, length):

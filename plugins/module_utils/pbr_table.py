@@ -729,9 +729,21 @@ def route_config(record):
         config["metric"] = record.metric
     if record.scope != default_scope(record.family, record.type, dict(via=record.via, nexthops=record.nexthops)):
         config["scope"] = record.scope
-    if route_family(config) != record.family:
+    if _implied_family(record) != record.family:
         config["family"] = record.family
     return config
+
+
+def _implied_family(record):
+    """The family ``route_family`` finds in the route's config shape, read off the record.
+
+    The record's addresses are normalised already, so telling the family is a glance
+    at the text, not another parse (``route_config`` runs for every route of a result).
+    """
+    addresses = [] if is_default(record.dst) else [record.dst]
+    addresses += [value for value in (record.via, record.src) if value]
+    addresses += [hop.via for hop in record.nexthops if hop.via]
+    return family_of(addresses[0]) if addresses else IPV4
 
 
 def nexthop_config(hop):

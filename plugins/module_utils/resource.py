@@ -47,6 +47,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import bisect
 import contextlib
 from collections import namedtuple
 
@@ -125,22 +126,25 @@ def run_resource(engine, runner, params, check_mode=False, diff_mode=False):
     wanted = normalise_all(engine, params, facts)
     ops = converge_ops(engine, wanted, current, state, params)
     predicted = simulate(current, ops)
+    # The netcommon convention: ``before`` always, ``after`` only when something changed.
+    # Every key is walked again by exit_json's no_log scrub, so an unchanged run leaves it out.
     result = {
         "changed": bool(ops),
         "commands": engine.render(ops, params),
         "before": configs(engine, owned(current)),
-        "after": configs(engine, owned(predicted)),
     }
     if diff_mode:
         result["diff"] = {
             "before": engine.render_state(sorted_records(engine, current), params),
             "after": engine.render_state(sorted_records(engine, predicted), params),
         }
-    if ops and not check_mode:
-        apply_or_restore(runner, engine, ops, params, owned(current))
-        actual = read_state(engine, params, runner.dump())[1]
-        result["after"] = configs(engine, owned(actual))
-        result["warnings"] = mismatch_warnings(result["after"], configs(engine, owned(predicted)))
+    if ops and check_mode:
+        result["after"] = configs(engine, owned(predicted))
+    elif ops:
+        apply_or_restore(runner, engine, ops, params, owned(current), lines=result["commands"])
+        actual = sorted_records(engine, owned(read_state(engine, params, runner.dump())[1]))
+        result["after"] = configs(engine, actual)
+        result["warnings"] = mismatch_warnings(engine, actual, owned(predicted), result["after"])
     return result
 
 
@@ -231,6 +235,45 @@ def _deletions(wanted, owned_by_key):
 
 def simulate(current, ops):
     """The records the device holds after ``ops``, in device order."""
+    if any(op.verb == MOVE or op.position is not None for op in ops):
+        return _simulate_in_order(current, ops)
+    # No op places a record: every add appends, so each delete or replace only needs the
+    # position of the first equal record. An index of positions finds it without scanning
+    # the list (``list.remove``/``index`` per op made a 10,000-op plan quadratic).
+    slots = list(current)
+    positions = {}
+    for index, record in enumerate(slots):
+        positions.setdefault(record, []).append(index)
+    for op in ops:
+        if op.verb == ADD:
+            _note_position(positions, op.record, len(slots))
+            slots.append(op.record)
+        elif op.verb == DELETE:
+            slots[_first_position(positions, op.record)] = _GONE
+        elif op.verb == REPLACE:
+            index = _first_position(positions, op.old)
+            slots[index] = op.record
+            _note_position(positions, op.record, index)
+    return [record for record in slots if record is not _GONE]
+
+
+_GONE = object()    # a deleted slot, dropped when simulate returns
+
+
+def _note_position(positions, record, index):
+    bisect.insort(positions.setdefault(record, []), index)
+
+
+def _first_position(positions, record):
+    """The position of the first record equal to ``record``, which leaves the index."""
+    indices = positions.get(record)
+    if not indices:
+        raise ValueError("simulate: %r is not among the records" % (record,))
+    return indices.pop(0)
+
+
+def _simulate_in_order(current, ops):
+    """``simulate`` for plans that place records (``move``, positioned ``add``): list by list."""
     records = list(current)
     for op in ops:
         if op.verb == ADD:
@@ -253,15 +296,16 @@ def _insert(records, record, before_key):
     records.insert(keys.index(before_key) if before_key in keys else len(records), record)
 
 
-def apply_or_restore(runner, engine, ops, params, owned_before):
+def apply_or_restore(runner, engine, ops, params, owned_before, lines=None):
     """Apply every op, or leave the owned records as they were.
 
     A device can stop part-way (``ip -batch`` aborts on a parse error without naming
     the line), so the undo is planned from a fresh read of the device, not from a
     count of lines: whatever got applied is taken back to ``owned_before``.
+    ``lines`` is ``engine.render(ops, params)`` when the caller has it already.
     """
     try:
-        runner.apply(engine.render(ops, params))
+        runner.apply(engine.render(ops, params) if lines is None else lines)
     except ApplyFailed as failure:
         failure.rollback_error = restore(runner, engine, params, owned_before)
         raise failure
@@ -297,11 +341,21 @@ def configs(engine, records):
     return [engine.to_config(record) for record in sorted_records(engine, records)]
 
 
-def mismatch_warnings(actual, predicted):
-    if actual == predicted:
+def mismatch_warnings(engine, actual, predicted, actual_configs):
+    """A warning when the read-back differs from the prediction (a normalisation bug).
+
+    ``actual`` is sorted already. Equal records mean the plan came true (fields outside
+    equality, such as names shown to people or device ids, are not checked); only when
+    the records differ are the predicted configs built, and only a difference there
+    warns: a tie in ``sort_key`` can order equal sets of records differently.
+    """
+    if actual == sorted_records(engine, predicted):
+        return []
+    predicted_configs = configs(engine, predicted)
+    if actual_configs == predicted_configs:
         return []
     return ["the device reads back differently from the plan's prediction; "
-            "please report this as a normalisation bug (predicted %r, read %r)" % (predicted, actual)]
+            "please report this as a normalisation bug (predicted %r, read %r)" % (predicted_configs, actual_configs)]
 
 
 @contextlib.contextmanager

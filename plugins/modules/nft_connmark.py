@@ -175,7 +175,7 @@ before:
   sample: []
 after:
   description: The table's settings after the run (in check mode, as predicted), same shape as the options.
-  returned: when O(state) is V(present) or V(absent)
+  returned: when the run changes something (in check mode, when it would)
   type: list
   elements: dict
   sample: [{"table": "multiwan_pbr", "mask": "0xff00",

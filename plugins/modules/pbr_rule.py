@@ -218,7 +218,7 @@ before:
   sample: [{"priority": 1000, "family": "ipv4", "fwmark": "0x100", "fwmask": "0xff00", "action": "lookup", "table": 100}]
 after:
   description: The owned rules after the run (in check mode, as predicted), same shape as O(config).
-  returned: when O(state) changes the device
+  returned: when the run changes something (in check mode, when it would)
   type: list
   elements: dict
   sample: [{"priority": 1020, "family": "ipv4", "ipproto": "tcp", "dport": "443", "action": "lookup", "table": 102}]

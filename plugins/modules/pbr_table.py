@@ -238,7 +238,7 @@ before:
   sample: [{"name": "isp_a", "id": 101, "routes": [{"dst": "default", "via": "198.51.100.1", "dev": "wan0"}]}]
 after:
   description: The owned names and routes after the run (in check mode, as predicted), same shape as O(config).
-  returned: when O(state) changes the device
+  returned: when the run changes something (in check mode, when it would)
   type: list
   elements: dict
   sample: [{"name": "main", "routes": [{"dst": "default", "nexthops": [

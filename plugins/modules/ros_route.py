@@ -153,7 +153,7 @@ before:
   sample: []
 after:
   description: The owned routes after the run (predicted in check mode); same shape as O(config).
-  returned: when state is merged, replaced, overridden or deleted
+  returned: when the run changes something (in check mode, when it would)
   type: list
   elements: dict
   sample:

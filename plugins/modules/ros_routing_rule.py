@@ -171,7 +171,7 @@ before:
   sample: []
 after:
   description: The owned rules after the run (predicted in check mode), in device order; same shape as O(config).
-  returned: when state is merged, replaced, overridden or deleted
+  returned: when the run changes something (in check mode, when it would)
   type: list
   elements: dict
   sample:

@@ -118,7 +118,7 @@ before:
   sample: []
 after:
   description: The owned tables after the run (predicted in check mode), by name; same shape as O(config).
-  returned: when state is merged, replaced, overridden or deleted
+  returned: when the run changes something (in check mode, when it would)
   type: list
   elements: dict
   sample:

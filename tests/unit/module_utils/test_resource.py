@@ -183,3 +183,45 @@ def test_bad_input_fails_before_anything_is_applied():
 def test_duplicate_keys_in_config_are_refused():
     with pytest.raises(InvalidInput, match="more than once"):
         run_resource(ToyEngine, None, params("rendered", [{"name": "a"}, {"name": "a"}]))
+
+
+@given(wanted=item_lists, owned_current=item_lists, foreign=foreign_items, state=st.sampled_from(CHANGING_STATES))
+def test_simulate_by_position_index_matches_the_list_by_list_walk(wanted, owned_current, foreign, state):
+    current = foreign + owned_current + foreign     # equal records twice: the first one goes
+    ops = plan(wanted, current, state, ToyEngine.merge)
+    ops += [Op(DELETE, record) for record in foreign[:1]]
+    assert simulate(current, ops) == resource._simulate_in_order(current, ops)
+
+
+def test_simulate_deletes_the_first_equal_record_and_replaces_in_place():
+    twin = Item("x", "1", owned=False)
+    current = [twin, Item("a", "1"), Item("x", "1", owned=False)]
+    ops = [Op(DELETE, twin), Op(REPLACE, Item("a", "2"), old=Item("a", "1")), Op(ADD, Item("b"))]
+    assert simulate(current, ops) == [Item("a", "2"), Item("x", "1", owned=False), Item("b")]
+
+
+def test_simulate_refuses_an_op_on_a_record_it_does_not_hold():
+    with pytest.raises(ValueError):
+        simulate([Item("a", "1")], [Op(DELETE, Item("a", "2"))])
+
+
+def test_after_comes_only_with_a_change_and_before_always():
+    runner = ToyRunner([{"name": "a", "value": "1"}])
+    unchanged = run_resource(ToyEngine, runner, params("merged", [{"name": "a", "value": "1"}]))
+    assert unchanged == {"changed": False, "commands": [], "before": [{"name": "a", "value": "1"}]}
+    changed = run_resource(ToyEngine, runner, params("merged", [{"name": "a", "value": "2"}]))
+    assert changed["before"] == [{"name": "a", "value": "1"}] and changed["after"] == [{"name": "a", "value": "2"}]
+
+
+class RewritingRunner(ToyRunner):
+    """A device that stores every value it is given as something else: the read-back must say so."""
+
+    def apply(self, lines):
+        super(RewritingRunner, self).apply(lines)
+        self.rows = [dict(row, value="rewritten") for row in self.rows]
+
+
+def test_a_read_back_that_differs_from_the_prediction_warns_and_shows_the_device():
+    result = run_resource(ToyEngine, RewritingRunner([]), params("merged", [{"name": "a", "value": "1"}]))
+    assert result["after"] == [{"name": "a", "value": "rewritten"}]
+    assert len(result["warnings"]) == 1 and "normalisation bug" in result["warnings"][0]
