@@ -38,7 +38,9 @@ The engine interface (module-level names in the engine file):
 ``parse_running_config(text, params)`` (optional)
     For ``state=parsed``: a saved dump as text into what ``parse`` accepts.
 
-A runner has ``dump() -> dump`` and ``apply(lines)``; ``apply`` raises ``ApplyFailed``
+A runner has ``dump() -> dump`` and ``apply(lines)``, and may set ``reads_back = False``
+when every write is confirmed one by one and a second read costs more than it tells
+(RouterOS: one ``print`` per path per run; ``after`` is then the prediction); ``apply`` raises ``ApplyFailed``
 naming the refused line and the device's message, and the core restores the owned
 records from a fresh dump (see ``apply_or_restore``).
 """
@@ -138,7 +140,9 @@ def run_resource(engine, runner, params, check_mode=False, diff_mode=False):
             "before": engine.render_state(sorted_records(engine, current), params),
             "after": engine.render_state(sorted_records(engine, predicted), params),
         }
-    if ops and check_mode:
+    if ops and (check_mode or not getattr(runner, "reads_back", True)):
+        if not check_mode:
+            apply_or_restore(runner, engine, ops, params, owned(current), lines=result["commands"])
         result["after"] = configs(engine, owned(predicted))
     elif ops:
         apply_or_restore(runner, engine, ops, params, owned(current), lines=result["commands"])

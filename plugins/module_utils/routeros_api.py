@@ -87,6 +87,10 @@ def session(params, paths):
 class RouterOsApi(object):
     """Reads and writes the menus ``paths`` of one router; connects on first use."""
 
+    # Every write is answered (!done or !trap, by tag) before the run ends, so the core
+    # takes its prediction as ``after`` instead of printing each path a second time.
+    reads_back = False
+
     def __init__(self, params, paths):
         self.params = params
         self.paths = tuple(paths)

@@ -225,3 +225,18 @@ def test_a_read_back_that_differs_from_the_prediction_warns_and_shows_the_device
     result = run_resource(ToyEngine, RewritingRunner([]), params("merged", [{"name": "a", "value": "1"}]))
     assert result["after"] == [{"name": "a", "value": "rewritten"}]
     assert len(result["warnings"]) == 1 and "normalisation bug" in result["warnings"][0]
+
+
+def test_a_runner_that_confirms_each_write_is_read_once():
+    class CountingRunner(ToyRunner):
+        reads_back = False
+        dumps = 0
+
+        def dump(self):
+            self.dumps += 1
+            return super().dump()
+
+    runner = CountingRunner([])
+    result = run_resource(ToyEngine, runner, params("merged", [{"name": "a", "value": "1"}]))
+    assert runner.dumps == 1 and runner.applied == ["add a 1"]
+    assert result["after"] == [{"name": "a", "value": "1"}]
