@@ -27,8 +27,9 @@ import socket
 import ssl
 
 from ansible_collections.multiwan.pbr.plugins.module_utils import addresses
+from ansible.module_utils.basic import missing_required_lib
 from ansible_collections.multiwan.pbr.plugins.module_utils.resource import (
-    OFFLINE_STATES, ApplyFailed, DeviceError)
+    OFFLINE_STATES, STATE_OPTIONS, ApplyFailed, DeviceError, exit_with_result, reported_as_failure, run_resource)
 from ansible_collections.multiwan.pbr.plugins.module_utils.routeros_records import Find, api_sentences
 
 try:
@@ -61,6 +62,24 @@ CONNECTION_OPTIONS = dict(
     timeout=dict(type="int", default=10),
     encoding=dict(type="str", default="ASCII"),
 )
+
+
+def resource_argument_spec(config_options, **extra_options):
+    """The argument_spec of a RouterOS resource module: connection, ``config``, states."""
+    return dict(CONNECTION_OPTIONS,
+                config=dict(type="list", elements="dict", options=config_options),
+                running_config=STATE_OPTIONS["running_config"],
+                state=STATE_OPTIONS["state"],
+                **extra_options)
+
+
+def run_resource_module(module, engine):
+    """Everything a RouterOS resource module does once its AnsibleModule exists."""
+    for library, error in missing_libraries(module.params):
+        module.fail_json(msg=missing_required_lib(library), exception=str(error))
+    with reported_as_failure(module), session(module.params, engine.PATHS) as runner:
+        result = run_resource(engine, runner, module.params, module.check_mode, module._diff)
+    exit_with_result(module, result)
 
 
 def missing_libraries(params):

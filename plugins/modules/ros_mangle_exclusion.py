@@ -175,28 +175,17 @@ parsed:
     - {name: lan, action: return, dst_address: 192.168.88.0/24, disabled: false}
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.multiwan.pbr.plugins.module_utils import ros_mangle_exclusion as engine
-from ansible_collections.multiwan.pbr.plugins.module_utils.resource import (
-    STATE_OPTIONS, STATE_REQUIRED_IF, exit_with_result, reported_as_failure, run_resource)
-from ansible_collections.multiwan.pbr.plugins.module_utils.routeros_api import (
-    CONNECTION_OPTIONS, missing_libraries, session)
+from ansible_collections.multiwan.pbr.plugins.module_utils.resource import STATE_REQUIRED_IF
+from ansible_collections.multiwan.pbr.plugins.module_utils.routeros_api import resource_argument_spec, run_resource_module
 
-ARGUMENT_SPEC = dict(
-    CONNECTION_OPTIONS,
-    config=dict(type="list", elements="dict", options=engine.CONFIG_OPTIONS),
-    running_config=STATE_OPTIONS["running_config"],
-    state=STATE_OPTIONS["state"],
-)
+ARGUMENT_SPEC = resource_argument_spec(engine.CONFIG_OPTIONS)
 
 
 def main():
     module = AnsibleModule(ARGUMENT_SPEC, required_if=STATE_REQUIRED_IF, supports_check_mode=True)
-    for library, error in missing_libraries(module.params):
-        module.fail_json(msg=missing_required_lib(library), exception=str(error))
-    with reported_as_failure(module), session(module.params, engine.PATHS) as runner:
-        result = run_resource(engine, runner, module.params, module.check_mode, module._diff)
-    exit_with_result(module, result)
+    run_resource_module(module, engine)
 
 
 if __name__ == "__main__":
