@@ -54,12 +54,35 @@ def up(topology):
     check_links(topology, pids)
 
 
+# `podman rm` can fail while the kernel still holds a dying container's /dev/shm mount
+# ("unlinkat .../userdata/shm: device or resource busy"); the container is already stopped
+# and a second try a moment later succeeds.
+REMOVE_ATTEMPTS = 5
+REMOVE_RETRY_SECONDS = 1.0
+
+
 def down(topology):
     """Remove every container of this lab (their namespaces take the veths with them)."""
     names = lab_containers(topology)
     if names:
-        run(["podman", "rm", "--force", "--time", "0", *names])
+        remove_containers(names)
     return names
+
+
+def remove_containers(names):
+    for attempt in range(1, REMOVE_ATTEMPTS + 1):
+        completed = run(["podman", "rm", "--force", "--time", "0", *names], check=False)
+        if completed.returncode == 0:
+            return
+        remaining = [name for name in names
+                     if run(["podman", "container", "exists", name], check=False).returncode == 0]
+        if not remaining:
+            return
+        if "resource busy" not in completed.stderr or attempt == REMOVE_ATTEMPTS:
+            raise LabError(f"podman rm --force --time 0 {' '.join(remaining)} failed "
+                           f"(rc={completed.returncode}, attempt {attempt}): {completed.stderr.strip()}")
+        names = remaining
+        time.sleep(REMOVE_RETRY_SECONDS)
 
 
 def lab_containers(topology):

@@ -18,6 +18,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import functools
 import json
 import re
 import socket
@@ -148,14 +149,14 @@ def normalise(item, params, facts):
     family = _entry_family(item, field)
     values = dict(
         family=family, priority=priority, invert=bool(item.get("invert")),
-        src=_selector_prefix(item.get("from"), field("from"), family),
-        dst=_selector_prefix(item.get("to"), field("to"), family),
+        src=_given(item, "from", field, _selector_prefix, family),
+        dst=_given(item, "to", field, _selector_prefix, family),
         tos=_tos(item, field, family, facts),
-        iif=_ifname(item.get("iif"), field("iif")), oif=_ifname(item.get("oif"), field("oif")),
-        ipproto=_optional(item.get("ipproto"), field("ipproto"), ip_protocol_number),
-        sport=_optional(item.get("sport"), field("sport"), port_range),
-        dport=_optional(item.get("dport"), field("dport"), port_range),
-        uidrange=_optional(item.get("uidrange"), field("uidrange"), uid_range),
+        iif=_given(item, "iif", field, _ifname), oif=_given(item, "oif", field, _ifname),
+        ipproto=_given(item, "ipproto", field, ip_protocol_number),
+        sport=_given(item, "sport", field, port_range),
+        dport=_given(item, "dport", field, port_range),
+        uidrange=_given(item, "uidrange", field, uid_range),
         l3mdev=bool(item.get("l3mdev")),
         protocol=protocol_id(params, facts), owned=True,
     )
@@ -375,7 +376,12 @@ SELECTOR_NAMES = ("invert", "src", "dst", "tos", "fwmark", "fwmask", "iif", "oif
 
 def protocol_id(params, facts):
     """The ownership tag as a number; a name only resolves with the device's rt_protos."""
-    tag = params.get("protocol") or DEFAULT_PROTOCOL
+    return _protocol_id(params.get("protocol") or DEFAULT_PROTOCOL, facts)
+
+
+@functools.lru_cache(maxsize=8)
+def _protocol_id(tag, facts):
+    # the same answer for every rule of a run: normalise asks once per rule
     return _resolve(facts.protocols if facts else OFFLINE_PROTOCOLS, tag, "protocol", keep_unknown=not facts)
 
 
@@ -388,25 +394,23 @@ def _entry_family(item, field):
     given = item.get("family")
     if given not in (None, IPV4, IPV6):
         raise InvalidInput(field("family"), given, "must be ipv4 or ipv6")
-    found = dict((name, _address_family(item.get(name), field(name))) for name in ("from", "to"))
-    families = set(value for value in found.values() if value)
+    found = [(name, _given(item, name, field, _address_family)) for name in ("from", "to")]
+    families = set(family for name, family in found if family)
     if len(families) > 1:
         raise InvalidInput(field("to"), item.get("to"), "mixes IPv4 and IPv6 with from=%r in one rule" % item.get("from"))
     if given and families and families != set([given]):
-        name = [key for key, value in found.items() if value and value != given][0]
+        name = [name for name, family in found if family and family != given][0]
         raise InvalidInput(field(name), item.get(name), "is not an %s address (family=%s)" % (given, given))
     return given or (families.pop() if families else IPV4)
 
 
 def _address_family(value, field):
-    if value is None or str(value).strip().lower() in ("all", "default", "any"):
+    if str(value).strip().lower() in ("all", "default", "any"):
         return None
     return family_of(prefix(value, field))
 
 
 def _selector_prefix(value, field, family):
-    if value is None:
-        return None
     network = prefix(value, field, family)
     # ip shows a /0 selector as "all": no selector at all
     return None if network.endswith("/0") else network
@@ -450,10 +454,8 @@ def _user_action(item, field, family, priority, facts, l3mdev, deleting):
         action=action,
         table=_user_table(item, field, action, l3mdev, facts),
         goto=_goto(item, field, priority) if action == "goto" else None,
-        suppress_prefixlength=_optional(item.get("suppress_prefixlength"), field("suppress_prefixlength"),
-                                        lambda value, name: _integer(value, name, MAX_PREFIXLEN[family])),
-        suppress_ifgroup=_optional(item.get("suppress_ifgroup"), field("suppress_ifgroup"),
-                                   lambda value, name: _resolve(groups, value, name, keep_unknown=not facts)))
+        suppress_prefixlength=_given(item, "suppress_prefixlength", field, _integer, MAX_PREFIXLEN[family]),
+        suppress_ifgroup=_given(item, "suppress_ifgroup", field, _resolve_group, groups, not facts))
 
 
 def _implied_action(item, l3mdev, deleting):
@@ -504,9 +506,11 @@ def _resolve(names, value, field, keep_unknown):
     return names.id_of(value, field)
 
 
+def _resolve_group(value, field, groups, keep_unknown):
+    return _resolve(groups, value, field, keep_unknown)
+
+
 def _ifname(value, field):
-    if value is None:
-        return None
     if not _IFNAME.match(str(value)) or value in (".", ".."):
         raise InvalidInput(field, value, "is not an interface name (1-15 characters, no '/', ':' or spaces)")
     return str(value)
@@ -566,6 +570,13 @@ def _integer(value, field, maximum):
 
 def _optional(value, field, convert):
     return None if value is None else convert(value, field)
+
+
+def _given(item, name, field, convert, *args):
+    """``convert(item[name], field(name), *args)``, or ``None`` when the entry leaves ``name`` out;
+    the field's name is made only for a value that is there (most selectors are not)."""
+    value = item.get(name)
+    return None if value is None else convert(value, field(name), *args)
 
 
 def _first_given(*values):

@@ -97,6 +97,7 @@ CONFIG_OPTIONS = dict(
     id=dict(type="int"),
     routes=dict(type="list", elements="dict", options=ROUTE_OPTIONS),
 )
+CONFIG_SPEC = dict(type="list", elements="dict", options=CONFIG_OPTIONS)
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,8 @@ import bisect
 import contextlib
 from collections import namedtuple
 
+from ansible_collections.multiwan.pbr.plugins.module_utils.config_entries import InvalidEntry, validated_entries
+
 STATES = ("merged", "replaced", "overridden", "deleted", "gathered", "rendered", "parsed")
 OFFLINE_STATES = ("rendered", "parsed")
 READ_ONLY_STATES = ("gathered", "rendered", "parsed")
@@ -181,11 +183,23 @@ def converge_ops(engine, wanted, current, state, params):
 
 def normalise_all(engine, params, facts):
     wanted = []
-    for item in params.get("config") or []:
+    for item in validated_config(engine, params) or []:
         records = engine.normalise(item, params, facts)
         wanted.extend(records if isinstance(records, list) else [records])
     reject_duplicate_keys(wanted)
     return wanted
+
+
+def validated_config(engine, params):
+    """``config`` checked against the engine's ``CONFIG_SPEC`` (see ``config_entries``: AnsibleModule
+    gets ``config`` as a plain list of dicts, because its own check costs more than the whole run).
+    An engine without one (nft_connmark) builds ``config`` itself from options AnsibleModule checked."""
+    if not hasattr(engine, "CONFIG_SPEC"):
+        return params.get("config")
+    try:
+        return validated_entries(engine.CONFIG_SPEC, params.get("config"))
+    except InvalidEntry as error:
+        raise InvalidInput("config[%d]" % error.index, error.entry, error.reason)
 
 
 def reject_duplicate_keys(records):

@@ -52,6 +52,7 @@ CONFIG_OPTIONS = dict(
     disabled=dict(type="bool"),
     comment=dict(type="str"),
 )
+CONFIG_SPEC = dict(type="list", elements="dict", options=CONFIG_OPTIONS)
 PLACEMENT_OPTIONS = dict(
     position=dict(type="str", default="bottom", choices=list(POSITIONS)),
     anchor=dict(type="str"),

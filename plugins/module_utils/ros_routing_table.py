@@ -37,6 +37,7 @@ CONFIG_OPTIONS = dict(
     disabled=dict(type="bool"),
     comment=dict(type="str"),
 )
+CONFIG_SPEC = dict(type="list", elements="dict", options=CONFIG_OPTIONS)
 
 
 @dataclasses.dataclass(frozen=True)

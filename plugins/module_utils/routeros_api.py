@@ -64,10 +64,12 @@ CONNECTION_OPTIONS = dict(
 )
 
 
-def resource_argument_spec(config_options, **extra_options):
-    """The argument_spec of a RouterOS resource module: connection, ``config``, states."""
+def resource_argument_spec(**extra_options):
+    """The argument_spec of a RouterOS resource module: connection, ``config``, states.
+    ``config`` is a plain list of dicts here; the core checks its entries against the engine's
+    ``CONFIG_SPEC`` (see ``config_entries``)."""
     return dict(CONNECTION_OPTIONS,
-                config=dict(type="list", elements="dict", options=config_options),
+                config=STATE_OPTIONS["config"],
                 running_config=STATE_OPTIONS["running_config"],
                 state=STATE_OPTIONS["state"],
                 **extra_options)

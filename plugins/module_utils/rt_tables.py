@@ -72,9 +72,17 @@ class TableNames(object):
         for number, name in pairs:
             self.id_by_name[name] = number
             self.name_by_id[number] = name
+        # A run resolves the same few names and numbers once per rule or route (10,000 times)
+        self._resolved = {}
 
     def id_of(self, name_or_id, field):
         """The numeric id of a name or a number (decimal or 0x-hex); ``InvalidInput`` otherwise."""
+        key = (type(name_or_id), name_or_id)
+        if key not in self._resolved:
+            self._resolved[key] = self._id_of(name_or_id, field)
+        return self._resolved[key]
+
+    def _id_of(self, name_or_id, field):
         text = str(name_or_id).strip()
         if _NUMBER.match(text):
             number = int(text, 0)

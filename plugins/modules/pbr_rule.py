@@ -252,7 +252,6 @@ from ansible_collections.multiwan.pbr.plugins.module_utils.resource import (
 
 ARGUMENT_SPEC = dict(
     STATE_OPTIONS,
-    config=engine.CONFIG_SPEC,
     protocol=dict(type="str", default=engine.DEFAULT_PROTOCOL),
 )
 

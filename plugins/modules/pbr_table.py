@@ -275,7 +275,6 @@ from ansible_collections.multiwan.pbr.plugins.module_utils.rt_tables_file import
 
 ARGUMENT_SPEC = dict(
     STATE_OPTIONS,
-    config=dict(type="list", elements="dict", options=engine.CONFIG_OPTIONS),
     protocol=dict(type="str", default=engine.DEFAULT_PROTOCOL),
     tables_file=dict(type="path", default=engine.DEFAULT_TABLES_FILE),
 )

@@ -189,7 +189,7 @@ from ansible_collections.multiwan.pbr.plugins.module_utils import ros_route as e
 from ansible_collections.multiwan.pbr.plugins.module_utils.resource import STATE_REQUIRED_IF
 from ansible_collections.multiwan.pbr.plugins.module_utils.routeros_api import resource_argument_spec, run_resource_module
 
-ARGUMENT_SPEC = resource_argument_spec(engine.CONFIG_OPTIONS)
+ARGUMENT_SPEC = resource_argument_spec()
 
 
 def main():

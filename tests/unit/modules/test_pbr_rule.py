@@ -128,9 +128,10 @@ def test_a_refused_batch_is_reported_with_its_line():
     assert error.value.device_message == "Error: Invalid tos."
 
 
-def test_the_argument_spec_refuses_what_ansible_can_check():
-    validator = ArgumentSpecValidator(module.ARGUMENT_SPEC)
+def test_config_entries_are_refused_by_their_spec_naming_the_entry():
     for config in ([{"priority": 1, "table": 5, "goto": 9}], [{"priority": 1, "tos": "0x10", "dscp": 4, "table": 5}],
                    [{"priority": 1, "fwmask": "0xff", "table": 5}], [{"priority": 1, "action": "goto"}],
                    [{"table": 5}], [{"priority": 1, "action": "jump", "table": 5}]):
-        assert validator.validate({"state": "merged", "config": config}).error_messages, config
+        with pytest.raises(InvalidInput) as error:
+            run(None, state="rendered", config=[{"priority": 0, "table": 5}] + config)
+        assert error.value.field == "config[1]", config

@@ -7,6 +7,7 @@ import pytest
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.multiwan.pbr.plugins.module_utils import pbr_table as engine
+from ansible_collections.multiwan.pbr.plugins.module_utils.config_entries import validated_entries
 from ansible_collections.multiwan.pbr.plugins.module_utils.resource import (
     ApplyFailed, reported_as_failure, run_resource)
 from ansible_collections.multiwan.pbr.plugins.module_utils.rt_tables_file import (
@@ -66,11 +67,12 @@ def test_gathered_fed_back_as_config_plans_nothing():
     assert runner.applied == []
 
 
-def test_gathered_output_passes_the_module_argument_spec():
+def test_gathered_output_passes_the_config_spec():
     gathered = run_resource(engine, FakeRunner(recorded_dump()), params("gathered"))["gathered"]
     validation = ArgumentSpecValidator(ARGUMENT_SPEC).validate({"config": gathered, "state": "merged"})
     assert validation.error_messages == []
-    # what AnsibleModule hands the module (defaults filled in) plans nothing either
+    # what the core validates it into (defaults filled in) plans nothing either
+    assert validated_entries(engine.CONFIG_SPEC, gathered)
     module_params = dict(validation.validated_parameters, state="overridden")
     result = run_resource(engine, FakeRunner(recorded_dump()), module_params)
     assert result["commands"] == []

@@ -11,9 +11,9 @@ import os
 
 import pytest
 import yaml
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.multiwan.pbr.plugins.doc_fragments import routeros_api as fragment
+from ansible_collections.multiwan.pbr.plugins.module_utils.config_entries import validated_entries
 from ansible_collections.multiwan.pbr.plugins.module_utils.routeros_api import CONNECTION_OPTIONS
 from support.modules import run_module
 
@@ -58,8 +58,10 @@ def test_connection_options_match_the_doc_fragment_exactly():
 def test_module_options_are_documented_as_coded(name):
     module = load_module(name)
     documented = yaml.safe_load(module.DOCUMENTATION)["options"]
+    # ``config``'s entries are compared with the engine's CONFIG_SPEC in test_config_entries
     own = dict((key, value) for key, value in module.ARGUMENT_SPEC.items()
-               if key not in CONNECTION_OPTIONS and key not in ("state", "running_config"))
+               if key not in CONNECTION_OPTIONS and key not in ("state", "running_config", "config"))
+    documented.pop("config")
     assert code_spec(own) == documented_spec(documented)
     for section in ("EXAMPLES", "RETURN"):
         assert yaml.safe_load(getattr(module, section))
@@ -73,9 +75,7 @@ def test_parsed_output_is_valid_config_for_the_module_itself(name, fixture):
         running_config = handle.read()
     result = run_module(name, dict(OFFLINE, state="parsed", running_config=running_config))
     assert result["parsed"] and not result.get("failed")
-    config_spec = load_module(name).ARGUMENT_SPEC["config"]["options"]
-    for entry in result["parsed"]:
-        assert ArgumentSpecValidator(config_spec).validate(entry).error_messages == []
+    assert validated_entries(load_module(name).engine.CONFIG_SPEC, result["parsed"])
 
 
 def test_rendered_needs_no_router():
