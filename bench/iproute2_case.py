@@ -54,13 +54,14 @@ def measure(case, sizes, loop_size, settings, playbooks=True):
 
 def _measure_size(case, size, settings, playbooks):
     samples = {name: [] for name in ("floor", "dump", "bare", "bare_nochange", "play", "play_task",
-                                     "play_nochange", "play_nochange_task")}
+                                     "play_nochange", "play_nochange_task", "dump_task")}
     args = case.module_args(size)
-    with LocalPlaybook([_module_task(case)], {"module_args": args}) as playbook:
+    with LocalPlaybook([_module_task(case)], {"module_args": args}) as playbook, \
+            LocalPlaybook([_dump_task(case)], {}) as dump_playbook:
         for run in range(settings.runs):
             floor_dump = _sample_floor(case, size, samples)
             bare_dump = _sample_bare(case, args, samples)
-            play_dump = _sample_playbook(case, playbook, samples) if playbooks else bare_dump
+            play_dump = _sample_playbook(case, playbook, dump_playbook, samples) if playbooks else bare_dump
             if run == 0:
                 _assert_same_job(case, size, floor_dump, bare_dump, play_dump)
     medians = {name: median(values) if values else 0.0 for name, values in samples.items()}
@@ -69,6 +70,12 @@ def _measure_size(case, size, settings, playbooks):
 
 def _module_task(case):
     return {"name": "apply", "multiwan.pbr." + case.module: "{{ module_args }}"}
+
+
+def _dump_task(case):
+    """The no-change run's baseline through the same transport as the module task: the one dump
+    as an ``ansible.builtin.command`` task (a module process, its JSON result, the controller's share)."""
+    return {"name": "dump", "ansible.builtin.command": {"argv": case.dump_argv}, "changed_when": False}
 
 
 def _sample_floor(case, size, samples):
@@ -95,7 +102,7 @@ def _sample_bare(case, args, samples):
         return _owned_state(netns)
 
 
-def _sample_playbook(case, playbook, samples):
+def _sample_playbook(case, playbook, dump_playbook, samples):
     with Netns("mwb") as netns:
         _prepare(case, netns)
         seconds, tasks = playbook.run(netns.name)
@@ -104,6 +111,7 @@ def _sample_playbook(case, playbook, samples):
         seconds, tasks = playbook.run(netns.name)
         samples["play_nochange"].append(seconds)
         samples["play_nochange_task"].append(tasks["apply"])
+        samples["dump_task"].append(dump_playbook.run(netns.name)[1]["dump"])
         return _owned_state(netns)
 
 
@@ -133,6 +141,7 @@ def _size_rows(case, size, medians, samples):
     apply_case, nochange_case = "apply N=%d" % size, "no change N=%d" % size
     floor = "ip -batch file (floor)"
     dump = "one `%s`" % " ".join(case.dump_argv)
+    dump_task = "one `%s` as an ansible.builtin.command task" % " ".join(case.dump_argv)
     module = case.module
     return [
         Row(case.part, apply_case, floor, medians["floor"], samples=samples["floor"]),
@@ -149,6 +158,11 @@ def _size_rows(case, size, medians, samples):
             baseline=dump, baseline_value=medians["dump"], goal=NO_CHANGE_GOAL, samples=samples["play_nochange_task"]),
         Row(case.part, nochange_case, "%s, whole ansible-playbook run" % module, medians["play_nochange"],
             baseline=dump, baseline_value=medians["dump"], samples=samples["play_nochange"]),
+        Row(case.part, nochange_case, dump_task, medians["dump_task"], samples=samples["dump_task"],
+            note="the same dump through the module's transport, for scale; the goal is against the bare dump"),
+        Row(case.part, nochange_case, "%s, task in ansible-playbook" % module, medians["play_nochange_task"],
+            baseline=dump_task, baseline_value=medians["dump_task"], samples=samples["play_nochange_task"],
+            note="the same task as above, against the dump as a task"),
     ]
 
 
