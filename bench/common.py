@@ -158,11 +158,11 @@ def profile_bare_module(name, args, netns=None, top=12):
 # Where a module run's time goes, by stage: (label, file suffix, function); cumulative seconds of each
 BREAKDOWN = (
     ("whole run (imports + main)", "plugins/modules/", "<module>"),
-    ("AnsibleModule(): argument spec validation", "ansible/module_utils/basic.py", "__init__"),
+    ("AnsibleModule(): arguments read, copied and checked", "ansible/module_utils/basic.py", "__init__"),
     ("run_resource (the engine and the device)", "pbr/plugins/module_utils/resource.py", "run_resource"),
     ("  runner.dump (device reads)", "pbr/plugins/module_utils/", "dump"),
     ("  read_state (parse the dumps)", "pbr/plugins/module_utils/resource.py", "read_state"),
-    ("  normalise_all (config -> records)", "pbr/plugins/module_utils/resource.py", "normalise_all"),
+    ("  normalise_all (config entries checked -> records)", "pbr/plugins/module_utils/resource.py", "normalise_all"),
     ("  converge_ops (plan)", "pbr/plugins/module_utils/resource.py", "converge_ops"),
     ("  simulate (predicted after)", "pbr/plugins/module_utils/resource.py", "simulate"),
     ("  configs (before/after in config shape)", "pbr/plugins/module_utils/resource.py", "configs"),

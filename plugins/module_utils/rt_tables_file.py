@@ -93,8 +93,18 @@ def edited_text(text, line):
     if kept and not kept[-1].endswith("\n"):
         kept[-1] += "\n"
     if verb != "del":
-        kept.append("%d\t%s\n" % (number, name))
+        kept.insert(_place_of(kept, number), "%d\t%s\n" % (number, name))
     return "".join(kept)
+
+
+def _place_of(file_lines, number):
+    """Where a line for ``number`` goes: before the first name with a higher id, so the file
+    reads in id order however often names are added and replaced (comments stay where they are)."""
+    for index, file_line in enumerate(file_lines):
+        pairs = parse_id_lines([file_line])
+        if pairs and pairs[0][0] > number:
+            return index
+    return len(file_lines)
 
 
 def parse_tables_line(line):

@@ -140,6 +140,14 @@ def test_edited_text_adds_replaces_and_deletes_by_name():
     assert edited_text(text, "rt_tables del 102 isp_b # f") == HEADER + "111\tisp_a\n"
 
 
+def test_edited_text_keeps_the_names_in_id_order():
+    text = HEADER + "101\tisp_a\n102\tisp_b\n103\tisp_c\n"
+    text = edited_text(text, "rt_tables replace 102 isp_b # f")       # the same id again
+    text = edited_text(text, "rt_tables replace 104 isp_a # f")       # a new id for a name
+    text = edited_text(text, "rt_tables add 100 first # f")
+    assert text == HEADER + "100\tfirst\n102\tisp_b\n103\tisp_c\n104\tisp_a\n"
+
+
 def test_file_lines_go_to_the_file_and_ip_lines_to_ip_batch(tmp_path):
     module = FakeModule()
     file_runner(tmp_path, module).apply([
