@@ -14,6 +14,11 @@ them:
 
 The engine interface (module-level names in the engine file):
 
+``CONFIG_SPEC``  (optional)
+    The ``config`` option as a list-of-dicts argument spec with ``options`` (and
+    ``mutually_exclusive`` ...). The module gives AnsibleModule ``config`` as a plain list of
+    dicts and the core checks each entry against this (see ``config_entries``); an engine
+    without one builds ``config`` itself from options AnsibleModule checked (nft_connmark).
 ``normalise(item, params, facts) -> record``
     One ``config`` entry into a record (or a list of records, for entries that hold several,
     such as a table's name and its routes). ``facts`` is what ``parse_facts`` found on the
