@@ -108,7 +108,8 @@ class _Shape(object):
             if option is None:
                 return False
             if value is None:
-                if option.get("required") or option.get("default") is not None:
+                # ansible-core refuses None for an option with choices, and converts it where there is a default
+                if option.get("required") or option.get("default") is not None or "choices" in option:
                     return False
             elif name in self.nested:
                 if not self.nested[name].are_canonical(value, option):
