@@ -6,7 +6,7 @@
 Why here and not in AnsibleModule: ansible-core validates a list of dicts entry by entry
 through its whole machinery (aliases, no_log values, fallbacks, defaults, type checks, each
 walking every option of the sub-spec), about 45 us per entry: half a second for 10,000 rules,
-more than the rest of a no-change run. The modules therefore declare ``config`` to
+a third of a no-change run then. The modules therefore declare ``config`` to
 AnsibleModule as a plain list of dicts and the core validates the entries here, with the
 same result and ansible-core's own functions:
 
@@ -129,8 +129,9 @@ class _Shape(object):
 
     def _checked(self, entry):
         """A canonical entry through the checks ansible-core runs after conversion, in its order.
-        They count the keys present, so the ``None`` defaults are filled in only after them; the
-        two checks every spec has run here first and call ansible-core only to say what failed."""
+        They count the keys present, so the ``None`` defaults are filled in only after them.
+        Mutually exclusive and required options are tested here first (most entries pass) and
+        ansible-core's functions are called only to word a failure."""
         if any(sum(name in entry for name in names) > 1 for names in self.exclusive):
             check_mutually_exclusive(self.spec["mutually_exclusive"], entry)
         given = dict(self.given_defaults, **entry) if self.given_defaults else dict(entry)
