@@ -35,7 +35,7 @@ BALANCE_TOLERANCE = 10          # percentage points either side of the configure
 # Each new connection picks a WAN by its hash, like a coin weighted 1:3: with 400 connections one
 # standard deviation of the share is 2.2 points and ±10 is 4.6 of them (a false alarm about once in
 # 250,000 checks); with 200 it was 3.3 deviations, once in a thousand, which a test suite that runs
-# this check four times per pass would meet. The connections run concurrently, so 400 cost ~1 s more.
+# this check four times per pass would meet. The connections run concurrently: 400 cost ~0.5 s more.
 BALANCE_COUNT = 400
 POLICY_COUNT = 40               # connections per policy flow: a 1:3 split cannot fake "all on one WAN"
 INBOUND_COUNT = 20

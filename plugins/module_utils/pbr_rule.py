@@ -18,7 +18,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import functools
 import json
 import re
 import socket
@@ -379,12 +378,7 @@ SELECTOR_NAMES = ("invert", "src", "dst", "tos", "fwmark", "fwmask", "iif", "oif
 
 def protocol_id(params, facts):
     """The ownership tag as a number; a name only resolves with the device's rt_protos."""
-    return _protocol_id(params.get("protocol") or DEFAULT_PROTOCOL, facts)
-
-
-@functools.lru_cache(maxsize=8)
-def _protocol_id(tag, facts):
-    # the same answer for every rule of a run: normalise asks once per rule
+    tag = params.get("protocol") or DEFAULT_PROTOCOL
     return _resolve(facts.protocols if facts else OFFLINE_PROTOCOLS, tag, "protocol", keep_unknown=not facts)
 
 

