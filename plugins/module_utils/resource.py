@@ -122,6 +122,8 @@ class DeviceError(RuntimeError):
 
 def run_resource(engine, runner, params, check_mode=False, diff_mode=False):
     """Do what ``params['state']`` asks; return the module result (a dict)."""
+    # Bad entries fail here, whatever the state, before the device is read (or connected to)
+    params = dict(params, config=validated_config(engine, params))
     state = params["state"]
     if state == "rendered":
         wanted = normalise_all(engine, params, None)
@@ -188,7 +190,7 @@ def converge_ops(engine, wanted, current, state, params):
 
 def normalise_all(engine, params, facts):
     wanted = []
-    for item in validated_config(engine, params) or []:
+    for item in params.get("config") or []:
         records = engine.normalise(item, params, facts)
         wanted.extend(records if isinstance(records, list) else [records])
     reject_duplicate_keys(wanted)

@@ -123,3 +123,22 @@ def test_a_value_to_convert_is_converted_as_ansible_core_converts_it():
     validated = validated_entries(engine.CONFIG_SPEC, [{"priority": "1000", "table": 101, "invert": "yes"}])
     assert validated == ansible_core_validated(engine.CONFIG_SPEC, [{"priority": "1000", "table": 101, "invert": "yes"}])[0]
     assert (validated[0]["priority"], validated[0]["table"], validated[0]["invert"]) == (1000, "101", True)
+
+
+class UnreadableDevice(object):
+    """A runner that must not be used: bad input fails before the device is read."""
+
+    def dump(self):
+        raise AssertionError("the device was read")
+
+    def apply(self, lines):
+        raise AssertionError("the device was written")
+
+
+@pytest.mark.parametrize("state", ["merged", "replaced", "overridden", "deleted", "gathered"])
+def test_a_refused_entry_fails_before_the_device_is_read(state):
+    engine = load("pbr_rule").engine
+    with pytest.raises(InvalidInput) as error:
+        run_resource(engine, UnreadableDevice(), {"state": state, "protocol": "211", "config": [
+            {"priority": 1, "table": "5", "goto": 9}]})
+    assert error.value.field == "config[0]"
