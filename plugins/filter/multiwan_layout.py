@@ -55,8 +55,8 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.multiwan.pbr.plugins.module_utils.resource import InvalidInput
-from ansible_collections.multiwan.pbr.plugins.plugin_utils.multiwan_layout import layout, sysctl_changes
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import InvalidInput
+from ansible_collections.multiwan.pbr.plugins.module_utils.linux.layout import layout, sysctl_changes
 
 
 def multiwan_layout(wans, policies=None, lan_networks=None, exclude=None, settings=None, interfaces=None):

@@ -45,8 +45,8 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.multiwan.pbr.plugins.module_utils.resource import InvalidInput
-from ansible_collections.multiwan.pbr.plugins.plugin_utils.routeros_dst_routing import layout
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import InvalidInput
+from ansible_collections.multiwan.pbr.plugins.module_utils.routeros.layout import layout
 
 
 def routeros_dst_routing(wans, destinations=None, output_exclusions=None):

@@ -200,10 +200,10 @@ gathered:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.multiwan.pbr.plugins.module_utils import nft_connmark as engine
-from ansible_collections.multiwan.pbr.plugins.module_utils.addresses import HAS_NETADDR, NETADDR_IMPORT_ERROR
-from ansible_collections.multiwan.pbr.plugins.module_utils.nft import Nft
-from ansible_collections.multiwan.pbr.plugins.module_utils.resource import (
+from ansible_collections.multiwan.pbr.plugins.module_utils.linux import nft_connmark as engine
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.addresses import HAS_NETADDR, NETADDR_IMPORT_ERROR
+from ansible_collections.multiwan.pbr.plugins.module_utils.linux.nft import Nft
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import (
     exit_with_result, reported_as_failure, run_resource)
 
 ARGUMENT_SPEC = dict(

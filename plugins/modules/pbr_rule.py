@@ -244,10 +244,10 @@ parsed:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.multiwan.pbr.plugins.module_utils import pbr_rule as engine
-from ansible_collections.multiwan.pbr.plugins.module_utils.addresses import HAS_NETADDR, NETADDR_IMPORT_ERROR
-from ansible_collections.multiwan.pbr.plugins.module_utils.iproute2 import Iproute2
-from ansible_collections.multiwan.pbr.plugins.module_utils.resource import (
+from ansible_collections.multiwan.pbr.plugins.module_utils.linux import pbr_rule as engine
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.addresses import HAS_NETADDR, NETADDR_IMPORT_ERROR
+from ansible_collections.multiwan.pbr.plugins.module_utils.linux.iproute2 import Iproute2
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import (
     OFFLINE_STATES, STATE_OPTIONS, STATE_REQUIRED_IF, exit_with_result, reported_as_failure, run_resource)
 
 # ``config`` is a plain list of dicts here: the core checks its entries against engine.CONFIG_SPEC

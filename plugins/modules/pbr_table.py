@@ -267,11 +267,11 @@ parsed:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.multiwan.pbr.plugins.module_utils import pbr_table as engine
-from ansible_collections.multiwan.pbr.plugins.module_utils.addresses import HAS_NETADDR, NETADDR_IMPORT_ERROR
-from ansible_collections.multiwan.pbr.plugins.module_utils.resource import (
+from ansible_collections.multiwan.pbr.plugins.module_utils.linux import pbr_table as engine
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.addresses import HAS_NETADDR, NETADDR_IMPORT_ERROR
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import (
     OFFLINE_STATES, STATE_OPTIONS, STATE_REQUIRED_IF, exit_with_result, reported_as_failure, run_resource)
-from ansible_collections.multiwan.pbr.plugins.module_utils.rt_tables_file import TablesFileRunner
+from ansible_collections.multiwan.pbr.plugins.module_utils.linux.rt_tables_file import TablesFileRunner
 
 # ``config`` is a plain list of dicts here: the core checks its entries against engine.CONFIG_SPEC
 # (documented above), with ansible-core's validator, at a quarter of AnsibleModule's cost per entry.

@@ -148,9 +148,9 @@ counts:
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.multiwan.pbr.plugins.module_utils import ros_mangle_audit as engine
-from ansible_collections.multiwan.pbr.plugins.module_utils.resource import reported_as_failure
-from ansible_collections.multiwan.pbr.plugins.module_utils.routeros_api import (
+from ansible_collections.multiwan.pbr.plugins.module_utils.routeros import ros_mangle_audit as engine
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import reported_as_failure
+from ansible_collections.multiwan.pbr.plugins.module_utils.routeros.api import (
     CONNECTION_OPTIONS, HAS_LIBROUTEROS, LIBROUTEROS_IMPORT_ERROR, session)
 
 ARGUMENT_SPEC = dict(

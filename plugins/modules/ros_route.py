@@ -185,9 +185,9 @@ parsed:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.multiwan.pbr.plugins.module_utils import ros_route as engine
-from ansible_collections.multiwan.pbr.plugins.module_utils.resource import STATE_REQUIRED_IF
-from ansible_collections.multiwan.pbr.plugins.module_utils.routeros_api import resource_argument_spec, run_resource_module
+from ansible_collections.multiwan.pbr.plugins.module_utils.routeros import ros_route as engine
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import STATE_REQUIRED_IF
+from ansible_collections.multiwan.pbr.plugins.module_utils.routeros.api import resource_argument_spec, run_resource_module
 
 ARGUMENT_SPEC = resource_argument_spec()
 

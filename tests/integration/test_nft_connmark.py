@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from ansible_collections.multiwan.pbr.plugins.module_utils import nft_connmark as engine
+from ansible_collections.multiwan.pbr.plugins.module_utils.linux import nft_connmark as engine
 from support.modules import run_module
 from support.multiwan_topology import CLIENT, INET, ROUTER_WAN, Agent, Server, Topology
 from support.netns import Netns

@@ -4,8 +4,8 @@ import math
 
 import pytest
 
-from ansible_collections.multiwan.pbr.plugins.module_utils.resource import ApplyFailed, DeviceError
-from ansible_collections.multiwan.pbr.plugins.module_utils.routeros_api import WINDOW, RouterOsApi
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import ApplyFailed, DeviceError
+from ansible_collections.multiwan.pbr.plugins.module_utils.routeros.api import WINDOW, RouterOsApi
 from routeros_sim import Simulator
 from support.modules import run_module
 

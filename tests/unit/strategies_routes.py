@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from hypothesis import strategies as st
 
-from ansible_collections.multiwan.pbr.plugins.module_utils import pbr_table as engine
+from ansible_collections.multiwan.pbr.plugins.module_utils.linux import pbr_table as engine
 
 DEBIAN_RT_TABLES = "255\tlocal\n254\tmain\n253\tdefault\n0\tunspec\n"
 USER_TABLES = "# the user's own drop-in\n200\tvpn\n"

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from hypothesis import strategies as st
 
-from ansible_collections.multiwan.pbr.plugins.module_utils import pbr_rule as engine
+from ansible_collections.multiwan.pbr.plugins.module_utils.linux import pbr_rule as engine
 
 U32 = 4294967295
 PARAMS = {"protocol": "211", "state": "merged"}

@@ -10,10 +10,10 @@ import json
 import pytest
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.multiwan.pbr.plugins.module_utils import pbr_rule as engine
-from ansible_collections.multiwan.pbr.plugins.module_utils.resource import ApplyFailed, InvalidInput, run_resource
+from ansible_collections.multiwan.pbr.plugins.module_utils.linux import pbr_rule as engine
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import ApplyFailed, InvalidInput, run_resource
 from ansible_collections.multiwan.pbr.plugins.modules import pbr_rule as module
-from unit.module_utils.test_pbr_rule import recorded_dump
+from unit.module_utils.linux.test_pbr_rule import recorded_dump
 
 TAILSCALE_LINE = "5210:\tfrom all fwmark 0x80000/0xff0000 lookup main proto boot"
 WG_QUICK_LINE = "999:\tnot from all fwmark 0xca6c lookup 51820 proto static"

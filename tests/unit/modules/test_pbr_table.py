@@ -6,14 +6,14 @@ import os
 import pytest
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.multiwan.pbr.plugins.module_utils import pbr_table as engine
-from ansible_collections.multiwan.pbr.plugins.module_utils.config_entries import validated_entries
-from ansible_collections.multiwan.pbr.plugins.module_utils.resource import (
+from ansible_collections.multiwan.pbr.plugins.module_utils.linux import pbr_table as engine
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.config_entries import validated_entries
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import (
     ApplyFailed, reported_as_failure, run_resource)
-from ansible_collections.multiwan.pbr.plugins.module_utils.rt_tables_file import (
+from ansible_collections.multiwan.pbr.plugins.module_utils.linux.rt_tables_file import (
     HEADER, TablesFileRunner, edited_text)
 from ansible_collections.multiwan.pbr.plugins.modules.pbr_table import ARGUMENT_SPEC
-from unit.module_utils.test_pbr_table import recorded_dump
+from unit.module_utils.linux.test_pbr_table import recorded_dump
 from unit.strategies_routes import params
 
 WAN2_TABLE = {"name": "isp_c", "id": 103, "routes": [{"dst": "default", "via": "203.0.113.1", "dev": "wan1"}]}

@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from ansible_collections.multiwan.pbr.plugins.doc_fragments import routeros_api as fragment
-from ansible_collections.multiwan.pbr.plugins.module_utils.config_entries import validated_entries
-from ansible_collections.multiwan.pbr.plugins.module_utils.routeros_api import CONNECTION_OPTIONS
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.config_entries import validated_entries
+from ansible_collections.multiwan.pbr.plugins.module_utils.routeros.api import CONNECTION_OPTIONS
 from support.modules import run_module
 
 MODULES = ("ros_routing_rule", "ros_routing_table", "ros_route")

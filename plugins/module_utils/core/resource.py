@@ -1,0 +1,401 @@
+# -*- coding: utf-8 -*-
+# Copyright: multiwan.pbr contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The shared core of every multiwan.pbr resource module.
+
+This is the only file that knows what the resource-module states mean. An engine
+(one per resource, in a sibling file) supplies pure functions over plain records;
+a runner (one per transport) reads and writes the device. ``run_resource`` joins
+them:
+
+    params -- normalise --> wanted --+
+    device -- dump -- parse --> current -+- plan(state) -> ops -+- render -> commands -> apply
+                                                                +- simulate -> predicted after
+
+The engine interface (module-level names in the engine file):
+
+``CONFIG_SPEC``  (optional)
+    The ``config`` option as a list-of-dicts argument spec with ``options`` (and
+    ``mutually_exclusive`` ...). The module gives AnsibleModule ``config`` as a plain list of
+    dicts and the core checks each entry against this (see ``config_entries``); an engine
+    without one builds ``config`` itself from options AnsibleModule checked (nft_connmark).
+``normalise(item, params, facts) -> record``
+    One ``config`` entry into a record (or a list of records, for entries that hold several,
+    such as a table's name and its routes). ``facts`` is what ``parse_facts`` found on the
+    device (table names, addresses ...) or ``None`` for ``rendered``. Raises ``InvalidInput``.
+``parse_facts(dump, params) -> facts``  (optional; default ``None``)
+``parse(dump, params, facts) -> [record]``
+    The device's own dump into records; each record has ``key`` and ``owned``.
+``merge(current_record, wanted_record) -> record``
+    The record ``merged`` leaves behind: fields given in ``wanted`` win, the rest stay.
+``render(ops, params) -> [str]``
+    Exactly one command line per op, in order (rollback relies on it).
+``render_state(records, params) -> str``
+    Records as the device would show them, for ``--diff``.
+``to_config(record) -> dict``
+    A record back in ``config`` shape; ``normalise(to_config(r)) == r``.
+``to_configs(records) -> [dict]`` (optional)
+    Records back in ``config`` shape when an entry holds several records (grouped).
+``sort_key(record)`` (optional)
+    Order of records in ``render_state`` and in results.
+``finish_plan(ops, wanted, current, predicted, params) -> [Op]`` (optional)
+    Ops the generic plan cannot know about (RouterOS ``move``), appended after it.
+``parse_running_config(text, params)`` (optional)
+    For ``state=parsed``: a saved dump as text into what ``parse`` accepts.
+
+A runner has ``dump() -> dump`` and ``apply(lines)``, and may set ``reads_back = False``
+when every write is confirmed one by one and a second read costs more than it tells
+(RouterOS: one ``print`` per path per run; ``after`` is then the prediction); ``apply`` raises ``ApplyFailed``
+naming the refused line and the device's message, and the core restores the owned
+records from a fresh dump (see ``apply_or_restore``).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import bisect
+import contextlib
+from collections import namedtuple
+
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.config_entries import InvalidEntry, validated_entries
+
+STATES = ("merged", "replaced", "overridden", "deleted", "gathered", "rendered", "parsed")
+OFFLINE_STATES = ("rendered", "parsed")
+READ_ONLY_STATES = ("gathered", "rendered", "parsed")
+
+# Shared by every resource module's argument_spec.
+STATE_OPTIONS = dict(
+    config=dict(type="list", elements="dict"),
+    running_config=dict(type="str"),
+    state=dict(type="str", default="merged", choices=list(STATES)),
+)
+STATE_REQUIRED_IF = [
+    ("state", "merged", ("config",)),
+    ("state", "replaced", ("config",)),
+    ("state", "overridden", ("config",)),
+    ("state", "rendered", ("config",)),
+    ("state", "parsed", ("running_config",)),
+]
+
+ADD, DELETE, REPLACE, MOVE = "add", "delete", "replace", "move"
+
+
+class Op(namedtuple("Op", "verb record old position")):
+    """One change to the device.
+
+    ``record`` is what the device has after the op (for ``delete``: what goes away);
+    ``old`` is the record a ``replace`` overwrites; ``position`` is engine data for
+    ordered resources (the key a ``move`` or ``add`` places the record before).
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, verb, record, old=None, position=None):
+        return super(Op, cls).__new__(cls, verb, record, old, position)
+
+
+class InvalidInput(ValueError):
+    """User input the module refuses, before anything on the device is touched."""
+
+    def __init__(self, field, value, reason):
+        self.field, self.value, self.reason = field, value, reason
+        super(InvalidInput, self).__init__("%s=%r: %s" % (field, value, reason))
+
+
+class ApplyFailed(RuntimeError):
+    """The device refused ``command`` with ``device_message``."""
+
+    def __init__(self, command, device_message):
+        self.command, self.device_message = command, device_message
+        self.rollback_error = None      # set when undoing the applied part failed too
+        super(ApplyFailed, self).__init__("%s: %s" % (command, device_message))
+
+
+class DeviceError(RuntimeError):
+    """The device could not be read (connection, login, an unreadable dump)."""
+
+
+# ---------------------------------------------------------------------------
+# The entry point every module calls
+
+
+def run_resource(engine, runner, params, check_mode=False, diff_mode=False):
+    """Do what ``params['state']`` asks; return the module result (a dict)."""
+    # Bad entries fail here, whatever the state, before the device is read (or connected to)
+    params = dict(params, config=validated_config(engine, params))
+    state = params["state"]
+    if state == "rendered":
+        wanted = normalise_all(engine, params, None)
+        ops = plan(wanted, [], "merged", engine.merge)
+        return {"changed": False, "rendered": engine.render(ops, params)}
+
+    facts, current = read_state(engine, params, parsed_dump(engine, params) if state == "parsed" else runner.dump())
+    if state in ("gathered", "parsed"):
+        return {"changed": False, state: configs(engine, owned(current))}
+
+    wanted = normalise_all(engine, params, facts)
+    ops = converge_ops(engine, wanted, current, state, params)
+    predicted = simulate(current, ops)
+    # The netcommon convention: ``before`` always, ``after`` only when something changed.
+    # Every key is walked again by exit_json's no_log scrub, so an unchanged run leaves it out.
+    result = {
+        "changed": bool(ops),
+        "commands": engine.render(ops, params),
+        "before": configs(engine, owned(current)),
+    }
+    if diff_mode:
+        result["diff"] = {
+            "before": engine.render_state(sorted_records(engine, current), params),
+            "after": engine.render_state(sorted_records(engine, predicted), params),
+        }
+    if ops and (check_mode or not getattr(runner, "reads_back", True)):
+        if not check_mode:
+            apply_or_restore(runner, engine, ops, params, owned(current), lines=result["commands"])
+        result["after"] = configs(engine, owned(predicted))
+    elif ops:
+        apply_or_restore(runner, engine, ops, params, owned(current), lines=result["commands"])
+        actual = sorted_records(engine, owned(read_state(engine, params, runner.dump())[1]))
+        result["after"] = configs(engine, actual)
+        result["warnings"] = mismatch_warnings(engine, actual, owned(predicted), result["after"])
+    return result
+
+
+def exit_with_result(module, result):
+    """``exit_json`` with the core's warnings raised through ``module.warn``
+    (ansible-core 2.19 deprecates a ``warnings`` key in results)."""
+    for warning in result.pop("warnings", None) or []:
+        module.warn(warning)
+    module.exit_json(**result)
+
+
+def parsed_dump(engine, params):
+    text = params["running_config"]
+    return engine.parse_running_config(text, params) if hasattr(engine, "parse_running_config") else text
+
+
+def read_state(engine, params, dump):
+    """``(facts, records)`` from one dump of the device."""
+    facts = engine.parse_facts(dump, params) if hasattr(engine, "parse_facts") else None
+    return facts, engine.parse(dump, params, facts)
+
+
+def converge_ops(engine, wanted, current, state, params):
+    """The generic plan, plus what the engine adds for ordered resources."""
+    ops = plan(wanted, current, state, engine.merge)
+    if hasattr(engine, "finish_plan"):
+        ops = ops + engine.finish_plan(ops, wanted, current, simulate(current, ops), params)
+    return ops
+
+
+def normalise_all(engine, params, facts):
+    wanted = []
+    for item in params.get("config") or []:
+        records = engine.normalise(item, params, facts)
+        wanted.extend(records if isinstance(records, list) else [records])
+    reject_duplicate_keys(wanted)
+    return wanted
+
+
+def validated_config(engine, params):
+    """``config`` checked against the engine's ``CONFIG_SPEC`` (see ``config_entries``: AnsibleModule
+    gets ``config`` as a plain list of dicts, because its own check of each entry costs 45 us).
+    An engine without one (nft_connmark) builds ``config`` itself from options AnsibleModule checked."""
+    if not hasattr(engine, "CONFIG_SPEC"):
+        return params.get("config")
+    try:
+        return validated_entries(engine.CONFIG_SPEC, params.get("config"))
+    except InvalidEntry as error:
+        raise InvalidInput("config[%d]" % error.index, error.entry, error.reason)
+
+
+def reject_duplicate_keys(records):
+    seen = set()
+    for record in records:
+        if record.key in seen:
+            raise InvalidInput("config", _describe_key(record.key), "appears more than once")
+        seen.add(record.key)
+
+
+def _describe_key(key):
+    return " ".join(str(part) for part in key) if isinstance(key, tuple) else key
+
+
+# ---------------------------------------------------------------------------
+# Planning: the meaning of each state, for every resource
+
+
+def plan(wanted, current, state, merge):
+    """The ordered ops that take ``current`` to what ``state`` asks for ``wanted``.
+
+    Only owned records are ever changed. Additions and replacements come before
+    deletions (make-before-break), each group in the order of ``wanted``/``current``.
+    """
+    owned_by_key = dict((record.key, record) for record in current if record.owned)
+    if state == "deleted":
+        return _deletions(wanted, owned_by_key)
+    if state not in ("merged", "replaced", "overridden"):
+        raise InvalidInput("state", state, "does not change the device")
+    changes = [op for op in (_change(record, owned_by_key, state, merge) for record in wanted) if op]
+    deletions = []
+    if state == "overridden":
+        wanted_keys = set(record.key for record in wanted)
+        deletions = [Op(DELETE, record) for key, record in owned_by_key.items() if key not in wanted_keys]
+    return changes + deletions
+
+
+def _change(record, owned_by_key, state, merge):
+    existing = owned_by_key.get(record.key)
+    if existing is None:
+        return Op(ADD, record)
+    target = merge(existing, record) if state == "merged" else record
+    return None if target == existing else Op(REPLACE, target, old=existing)
+
+
+def _deletions(wanted, owned_by_key):
+    if not wanted:
+        return [Op(DELETE, record) for record in owned_by_key.values()]
+    return [Op(DELETE, owned_by_key[record.key]) for record in wanted if record.key in owned_by_key]
+
+
+def simulate(current, ops):
+    """The records the device holds after ``ops``, in device order."""
+    if any(op.verb == MOVE or op.position is not None for op in ops):
+        return _simulate_in_order(current, ops)
+    # No op places a record: every add appends, so each delete or replace only needs the
+    # position of the first equal record. An index of positions finds it without scanning
+    # the list (``list.remove``/``index`` per op made a 10,000-op plan quadratic).
+    slots = list(current)
+    positions = {}
+    for index, record in enumerate(slots):
+        positions.setdefault(record, []).append(index)
+    for op in ops:
+        if op.verb == ADD:
+            _note_position(positions, op.record, len(slots))
+            slots.append(op.record)
+        elif op.verb == DELETE:
+            slots[_first_position(positions, op.record)] = _GONE
+        elif op.verb == REPLACE:
+            index = _first_position(positions, op.old)
+            slots[index] = op.record
+            _note_position(positions, op.record, index)
+    return [record for record in slots if record is not _GONE]
+
+
+_GONE = object()    # a deleted slot, dropped when simulate returns
+
+
+def _note_position(positions, record, index):
+    bisect.insort(positions.setdefault(record, []), index)
+
+
+def _first_position(positions, record):
+    """The position of the first record equal to ``record``, which leaves the index."""
+    indices = positions.get(record)
+    if not indices:
+        raise ValueError("simulate: %r is not among the records" % (record,))
+    return indices.pop(0)
+
+
+def _simulate_in_order(current, ops):
+    """``simulate`` for plans that place records (``move``, positioned ``add``): list by list."""
+    records = list(current)
+    for op in ops:
+        if op.verb == ADD:
+            _insert(records, op.record, op.position)
+        elif op.verb == DELETE:
+            records.remove(op.record)
+        elif op.verb == REPLACE:
+            records[records.index(op.old)] = op.record
+        elif op.verb == MOVE:
+            records.remove(op.record)
+            _insert(records, op.record, op.position)
+    return records
+
+
+def _insert(records, record, before_key):
+    if before_key is None:      # the common case; the key scan below is O(n) per op
+        records.append(record)
+        return
+    keys = [existing.key for existing in records]
+    records.insert(keys.index(before_key) if before_key in keys else len(records), record)
+
+
+def apply_or_restore(runner, engine, ops, params, owned_before, lines=None):
+    """Apply every op, or leave the owned records as they were.
+
+    A device can stop part-way (``ip -batch`` aborts on a parse error without naming
+    the line), so the undo is planned from a fresh read of the device, not from a
+    count of lines: whatever got applied is taken back to ``owned_before``.
+    ``lines`` is ``engine.render(ops, params)`` when the caller has it already.
+    """
+    try:
+        runner.apply(engine.render(ops, params) if lines is None else lines)
+    except ApplyFailed as failure:
+        failure.rollback_error = restore(runner, engine, params, owned_before)
+        raise failure
+
+
+def restore(runner, engine, params, owned_before):
+    """Converge the owned records back to ``owned_before``; the error text, or None."""
+    try:
+        actual = read_state(engine, params, runner.dump())[1]
+        ops = converge_ops(engine, owned_before, actual, "overridden", params)
+        if ops:
+            runner.apply(engine.render(ops, params))
+    except (ApplyFailed, DeviceError) as error:
+        return str(error)
+    return None
+
+
+# ---------------------------------------------------------------------------
+# Results
+
+
+def owned(records):
+    return [record for record in records if record.owned]
+
+
+def sorted_records(engine, records):
+    return sorted(records, key=engine.sort_key) if hasattr(engine, "sort_key") else list(records)
+
+
+def configs(engine, records):
+    if hasattr(engine, "to_configs"):
+        return engine.to_configs(sorted_records(engine, records))
+    return [engine.to_config(record) for record in sorted_records(engine, records)]
+
+
+def mismatch_warnings(engine, actual, predicted, actual_configs):
+    """A warning when the read-back differs from the prediction (a normalisation bug).
+
+    ``actual`` is sorted already. Equal records mean the plan came true (fields outside
+    equality, such as names shown to people or device ids, are not checked); only when
+    the records differ are the predicted configs built, and only a difference there
+    warns: a tie in ``sort_key`` can order equal sets of records differently.
+    """
+    if actual == sorted_records(engine, predicted):
+        return []
+    predicted_configs = configs(engine, predicted)
+    if actual_configs == predicted_configs:
+        return []
+    return ["the device reads back differently from the plan's prediction; "
+            "please report this as a normalisation bug (predicted %r, read %r)" % (predicted_configs, actual_configs)]
+
+
+@contextlib.contextmanager
+def reported_as_failure(module):
+    """Turn the collection's error types into one ``fail_json`` naming what failed."""
+    try:
+        yield
+    except InvalidInput as error:
+        module.fail_json(msg=str(error), field=error.field, value=error.value)
+    except ApplyFailed as error:
+        rolled_back = error.rollback_error is None
+        msg = "%s failed: %s" % (error.command, error.device_message)
+        if not rolled_back:
+            msg += "; undoing the part already applied failed too: %s" % error.rollback_error
+        module.fail_json(msg=msg, command=error.command, device_message=error.device_message,
+                         rolled_back=rolled_back)
+    except DeviceError as error:
+        module.fail_json(msg=str(error))

@@ -1,0 +1,76 @@
+# -*- coding: utf-8 -*-
+# Copyright: multiwan.pbr contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Runner for nftables: read one table with ``nft -j``, write with one ``nft -f -`` transaction.
+
+Only the table the runner was built for is ever listed or written; the ruleset is
+never flushed. A script is validated with ``nft -c -f -`` before it is applied, and
+``nft -f`` applies a whole script or nothing, so no undo is ever needed here.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import re
+
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.hostlock import hold_host_lock
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import ApplyFailed, DeviceError
+
+# nft names the refused line of a script read from stdin as ``/dev/stdin:LINE:COLUMNS: Error: ...``
+FAILED_LINE = re.compile(r"^/dev/stdin:(\d+):", re.MULTILINE)
+_RUN_OPTIONS = dict(environ_update={"LC_ALL": "C"}, expand_user_and_vars=False)
+
+
+class Nft(object):
+    """Reads and replaces one nftables table through ``module.run_command``."""
+
+    def __init__(self, module, family, table, lock=True):
+        self.module = module
+        self.nft = module.get_bin_path("nft", required=True)
+        self.family, self.table = family, table
+        if lock:
+            hold_host_lock()
+
+    def dump(self):
+        """``nft -j list table`` as parsed JSON; a table that does not exist is an empty dump."""
+        listed = self._json(["list", "tables", self.family])
+        names = [entry["table"]["name"] for entry in listed.get("nftables", []) if "table" in entry]
+        if self.table not in names:
+            return {"nftables": []}
+        return self._json(["list", "table", self.family, self.table])
+
+    def check(self, script):
+        """Validate ``script`` without applying it; ``ApplyFailed`` names the refused line."""
+        self._run_script(["-c", "-f", "-"], script)
+
+    def apply(self, lines):
+        script = "".join(line + "\n" for line in lines)
+        self.check(script)
+        self._run_script(["-f", "-"], script)
+
+    def _json(self, argv):
+        command = [self.nft, "-j"] + argv
+        rc, out, err = self.module.run_command(command, **_RUN_OPTIONS)
+        if rc != 0:
+            raise DeviceError("%s failed: %s" % (" ".join(command), err.strip()))
+        try:
+            return json.loads(out) if out.strip() else {"nftables": []}
+        except ValueError as error:
+            raise DeviceError("%s printed no JSON: %s" % (" ".join(command), error))
+
+    def _run_script(self, options, script):
+        command = [self.nft] + options
+        rc, out, err = self.module.run_command(command, data=script, binary_data=True, **_RUN_OPTIONS)
+        if rc != 0:
+            raise ApplyFailed(refused_line(options, script, err), (err or out).strip())
+
+
+def refused_line(options, script, stderr):
+    """The script line nft refused, or the whole command when nft names none."""
+    match = FAILED_LINE.search(stderr or "")
+    lines = script.splitlines()
+    if match and 0 < int(match.group(1)) <= len(lines):
+        return lines[int(match.group(1)) - 1]
+    return "nft %s" % " ".join(options)

@@ -1,0 +1,280 @@
+"""``/routing/rule``: parse a recorded print, render exact CLI lines, order the block, properties."""
+
+import json
+import os
+
+import pytest
+from hypothesis import example, given, settings, strategies as st
+
+from ansible_collections.multiwan.pbr.plugins.module_utils.routeros import ros_routing_rule as engine
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import (
+    ADD, DELETE, MOVE, InvalidInput, Op, converge_ops, run_resource, simulate)
+from ansible_collections.multiwan.pbr.plugins.module_utils.routeros.records import api_sentences
+from unit.strategies_routeros import PARAMS, placements, rule_configs, rule_rows
+
+FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), "fixtures", "routeros")
+
+
+def load_rows(name):
+    with open(os.path.join(FIXTURES, name)) as handle:
+        return json.load(handle)
+
+
+def params(**overrides):
+    return dict(PARAMS, **overrides)
+
+
+def dump_of(rows):
+    return {engine.PATH: rows}
+
+
+def current_rules(rows):
+    return engine.parse(dump_of(rows), params(), None)
+
+
+def wanted_rules(config, **overrides):
+    return [engine.normalise(item, params(**overrides), None) for item in config]
+
+
+class FakeRunner(object):
+    """Replays one dump and records what it was asked to apply."""
+
+    def __init__(self, rows):
+        self.rows = rows
+        self.applied = []
+
+    def dump(self):
+        return dump_of(self.rows)
+
+    def apply(self, lines):
+        self.applied.extend(lines)
+
+
+FIXTURE_ROWS = load_rows("ros7_routing_rule_print.json")
+
+
+# -- parse ------------------------------------------------------------------------------------
+
+
+def test_parse_tells_owned_from_foreign_and_keeps_device_order():
+    rules = current_rules(FIXTURE_ROWS)
+    assert [(rule.key, rule.owned) for rule in rules] == [
+        ("*1", False), ("dns-via-wan2", True), ("lan-wan1", True), ("*4", False), ("*5", False)]
+
+
+def test_parse_reads_every_field_and_splits_the_tag_from_the_comment():
+    dns, lan = current_rules(FIXTURE_ROWS)[1:3]
+    assert engine.to_config(dns) == {"name": "dns-via-wan2", "dst_address": "198.51.100.53/32",
+                                     "action": "lookup", "table": "wan2", "disabled": False,
+                                     "comment": "resolvers of ISP 2"}
+    assert engine.to_config(lan) == {"name": "lan-wan1", "src_address": "192.168.88.0/24",
+                                     "routing_mark": "wan1", "interface": "ether3",
+                                     "action": "lookup-only-in-table", "table": "wan1", "min_prefix": 0,
+                                     "disabled": False}
+
+
+def test_a_rule_tagged_without_a_name_stays_foreign():
+    tagged_without_name = current_rules(FIXTURE_ROWS)[4]
+    assert not tagged_without_name.owned and tagged_without_name.comment == "multiwan.pbr no name here"
+
+
+def test_parse_accepts_values_cast_by_librouteros():
+    rows = [{".id": "*7", "action": "lookup", "table": "wan2", "disabled": False, "min-prefix": 0,
+             "comment": "multiwan.pbr:x"}]
+    assert engine.to_config(current_rules(rows)[0])["min_prefix"] == 0
+
+
+def test_parsed_state_reads_a_saved_print():
+    result = run_resource(engine, None, params(state="parsed", running_config=json.dumps(FIXTURE_ROWS)))
+    assert [entry["name"] for entry in result["parsed"]] == ["dns-via-wan2", "lan-wan1"]
+
+
+def test_parsed_state_refuses_text_that_is_no_print():
+    with pytest.raises(InvalidInput) as error:
+        run_resource(engine, None, params(state="parsed", running_config="/routing rule add"))
+    assert error.value.field == "running_config"
+
+
+# -- render -----------------------------------------------------------------------------------
+
+
+def test_rendered_lines_can_be_pasted():
+    config = [{"name": "dns-via-wan2", "dst_address": "198.51.100.53", "table": "wan2",
+               "comment": "resolvers of ISP 2"},
+              {"name": "block", "src_address": "10.0.0.7/8", "action": "unreachable", "disabled": True}]
+    result = run_resource(engine, None, params(state="rendered", config=config))
+    assert result["rendered"] == [
+        '/routing rule add dst-address=198.51.100.53/32 table=wan2 comment="multiwan.pbr:dns-via-wan2 resolvers of ISP 2"',
+        "/routing rule add src-address=10.0.0.0/8 action=unreachable disabled=yes comment=multiwan.pbr:block",
+    ]
+
+
+def test_a_changed_rule_is_set_in_place_and_cleared_fields_are_unset():
+    result = run_resource(engine, FakeRunner(FIXTURE_ROWS), params(state="replaced", config=[
+        {"name": "lan-wan1", "src_address": "192.168.88.0/24", "table": "wan2", "comment": "now wan2"}]),
+        check_mode=True)
+    assert result["commands"] == [
+        '/routing rule set *3 action=lookup table=wan2 comment="multiwan.pbr:lan-wan1 now wan2"; '
+        "/routing rule unset *3 value-name=routing-mark; /routing rule unset *3 value-name=interface; "
+        "/routing rule unset *3 value-name=min-prefix",
+        "/routing rule move *3",        # placement defaults to bottom
+    ]
+
+
+def test_deleted_removes_only_owned_rules_by_id():
+    runner = FakeRunner(FIXTURE_ROWS)
+    result = run_resource(engine, runner, params(state="deleted", config=[]))
+    assert runner.applied == result["commands"] == ["/routing rule remove *2", "/routing rule remove *3"]
+
+
+def test_diff_shows_add_lines_in_device_order():
+    result = run_resource(engine, FakeRunner(FIXTURE_ROWS), params(state="merged", config=[
+        {"name": "new", "dst_address": "192.0.2.0/24", "table": "wan1"}]), check_mode=True, diff_mode=True)
+    after = result["diff"]["after"].splitlines()
+    assert after[0] == '/routing rule add dst-address=10.8.0.0/16 table=vpn comment="office VPN"'
+    assert after[-1] == "/routing rule add dst-address=192.0.2.0/24 table=wan1 comment=multiwan.pbr:new"
+    assert len(after) == len(result["diff"]["before"].splitlines()) + 1
+
+
+def test_quoting_survives_the_way_back_to_api_words():
+    rule = wanted_rules([{"name": "q", "comment": 'say "hi" for $5? \\ tab\there'}])[0]
+    line = engine.render([Op(ADD, rule)], params())[0]
+    ((command, words, target),) = api_sentences(line)
+    assert command == "/routing/rule/add" and target is None
+    assert dict(words)["comment"] == 'multiwan.pbr:q say "hi" for $5? \\ tab\there'
+
+
+# -- placement --------------------------------------------------------------------------------
+
+
+def plan_for(config, placement, rows=FIXTURE_ROWS, state="merged"):
+    run_params = params(state=state, config=config, placement=placement)
+    current = current_rules(rows)
+    return converge_ops(engine, wanted_rules(config, state=state), current, state, run_params), current
+
+
+def test_top_puts_the_block_before_every_rule_in_config_order():
+    config = [{"name": "lan-wan1"}, {"name": "new", "dst_address": "192.0.2.0/24"}, {"name": "dns-via-wan2"}]
+    ops, current = plan_for(config, {"position": "top"})
+    after = simulate(current, ops)
+    assert [rule.key for rule in after] == ["lan-wan1", "new", "dns-via-wan2", "*1", "*4", "*5"]
+    assert engine.render(ops, params()) == [
+        "/routing rule add dst-address=192.0.2.0/24 comment=multiwan.pbr:new",
+        "/routing rule move *2 destination=*1",
+        "/routing rule move [find comment=multiwan.pbr:new] destination=*2",
+        "/routing rule move *3 destination=[find comment=multiwan.pbr:new]",
+    ]
+
+
+def test_bottom_moves_to_the_end_only_what_is_out_of_place():
+    ops, current = plan_for([{"name": "dns-via-wan2"}, {"name": "lan-wan1"}], {"position": "bottom"})
+    assert [op.verb for op in ops] == [MOVE, MOVE]
+    assert [rule.key for rule in simulate(current, ops)] == ["*1", "*4", "*5", "dns-via-wan2", "lan-wan1"]
+
+
+def test_before_an_anchor_named_by_comment_or_by_id():
+    for anchor in ("office VPN", "*1"):
+        ops, current = plan_for([{"name": "dns-via-wan2"}], {"position": "before", "anchor": anchor})
+        assert engine.render(ops, params()) == ["/routing rule move *2 destination=*1"]
+
+
+def test_an_anchor_must_match_exactly_one_unmanaged_rule():
+    for anchor in ("nothing like this", "*2", None):
+        with pytest.raises(InvalidInput) as error:
+            plan_for([{"name": "dns-via-wan2"}], {"position": "before", "anchor": anchor})
+        assert error.value.field == "placement.anchor" and error.value.value == anchor
+
+
+def test_a_block_already_in_place_needs_no_move():
+    ops, _current = plan_for([{"name": "dns-via-wan2"}, {"name": "lan-wan1"}], {"position": "before", "anchor": "*4"})
+    assert ops == []
+
+
+def test_deleted_plans_no_moves():
+    ops, _current = plan_for([{"name": "lan-wan1"}], {"position": "top"}, state="deleted")
+    assert [op.verb for op in ops] == [DELETE]
+
+
+# -- properties -------------------------------------------------------------------------------
+
+
+def _keys(rules, owned):
+    return [rule.key for rule in rules if rule.owned == owned]
+
+
+@settings(max_examples=80)
+@given(config=rule_configs(), rows=rule_rows(), placement=placements(),
+       state=st.sampled_from(["merged", "replaced", "overridden"]))
+@example(config=[{"name": "dns"}],
+         rows=[{".id": "*1", "action": "lookup", "table": "main", "disabled": "false", "comment": "multiwan.pbr:dns"},
+               {".id": "*2", "action": "lookup", "table": "main", "disabled": "false"}],
+         placement={"position": "bottom"}, state="merged")
+def test_one_plan_converges_and_spares_foreign_rules_and_their_order(config, rows, placement, state):
+    run_params = params(state=state, placement=placement)
+    current = current_rules(rows)
+    wanted = wanted_rules(config, state=state)
+    ops = converge_ops(engine, wanted, current, state, run_params)
+    after = simulate(current, ops)
+    assert converge_ops(engine, wanted, after, state, run_params) == []
+    assert _keys(after, owned=False) == _keys(current, owned=False)
+    owned_after = _keys(after, owned=True)
+    block = [rule.key for rule in wanted]
+    positions = [owned_after.index(key) for key in block]
+    assert positions == sorted(positions)
+    if state == "overridden":
+        assert owned_after == block
+    if state == "merged":
+        assert not any(op.verb == DELETE for op in ops)
+        assert set(_keys(current, owned=True)) <= set(owned_after)
+
+
+@settings(max_examples=50)
+@given(config=rule_configs())
+def test_to_config_round_trips_through_normalise(config):
+    for rule in wanted_rules(config):
+        assert engine.normalise(engine.to_config(rule), params(), None) == rule
+
+
+@settings(max_examples=50)
+@given(rows=rule_rows())
+def test_gathered_fed_back_as_config_plans_nothing(rows):
+    gathered = run_resource(engine, FakeRunner(rows), params(state="gathered"))["gathered"]
+    result = run_resource(engine, FakeRunner(rows), params(state="replaced", config=gathered), check_mode=True)
+    # Content is already right; only the placement (bottom by default) may still move the block.
+    assert all(" move " in line for line in result["commands"])
+
+
+@settings(max_examples=50)
+@given(value=st.text(min_size=1, max_size=12).filter(lambda text: "/" not in text and not text.isdigit()))
+def test_garbage_addresses_are_refused_naming_field_and_value(value):
+    with pytest.raises(InvalidInput) as error:
+        wanted_rules([{"name": "x", "dst_address": value}])
+    assert error.value.field == "dst_address" and error.value.value == value
+
+
+@pytest.mark.parametrize("item, field", [
+    ({"name": "has space"}, "name"),
+    ({"name": "*5"}, "name"),
+    ({"name": "x", "min_prefix": 4294967296}, "min_prefix"),
+    ({"name": "x", "action": "accept"}, "action"),
+    ({"name": "x", "table": "two words"}, "table"),
+    ({"name": "x", "comment": "caf\u00e9"}, "comment"),
+])
+def test_bad_entries_are_refused_naming_the_field(item, field):
+    with pytest.raises(InvalidInput) as error:
+        wanted_rules([item])
+    assert error.value.field == field and error.value.value == item.get(field)
+
+
+def test_utf8_comments_pass_when_the_connection_says_so():
+    (rule,) = wanted_rules([{"name": "x", "comment": "caf\u00e9"}], encoding="UTF-8")
+    assert rule.comment == "caf\u00e9"
+
+
+def test_a_copy_of_an_owned_rule_is_left_alone():
+    copy = dict(FIXTURE_ROWS[1], **{".id": "*9"})
+    rules = current_rules(FIXTURE_ROWS + [copy])
+    assert [rule.key for rule in rules if rule.owned] == ["dns-via-wan2", "lan-wan1"]
+    assert rules[-1].comment == "multiwan.pbr:dns-via-wan2 resolvers of ISP 2" and not rules[-1].owned
+    ops, _current = plan_for([], None, rows=FIXTURE_ROWS + [copy], state="overridden")
+    assert engine.render(ops, params()) == ["/routing rule remove *2", "/routing rule remove *3"]
