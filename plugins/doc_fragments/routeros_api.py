@@ -12,9 +12,10 @@ class ModuleDocFragment(object):
     DOCUMENTATION = r"""
 options:
   hostname:
-    description: The RouterOS device's address or name.
+    description:
+      - The RouterOS device's address or name.
+      - Required, except for C(state=rendered) and C(state=parsed) of the resource modules, which need no router.
     type: str
-    required: true
   username:
     description: The API user.
     type: str
@@ -37,9 +38,11 @@ options:
     type: bool
     default: true
   validate_cert_hostname:
-    description: With O(tls=true) and O(validate_certs=true), also check that the certificate names O(hostname).
+    description:
+      - With O(tls=true) and O(validate_certs=true), also check that the certificate names O(hostname).
+      - On by default, as every TLS client does; turn it off only for a router whose certificate names another host.
     type: bool
-    default: false
+    default: true
   ca_path:
     description: A PEM file of the certificate authority that signed the router's certificate.
     type: path

@@ -55,7 +55,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import InvalidInput
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import InvalidInput
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux.layout import layout, sysctl_changes
 
 

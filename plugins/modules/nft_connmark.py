@@ -198,13 +198,10 @@ gathered:
             "exclude": {"devices": [], "destinations": []}}]
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.shell import run_module
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux import nft_connmark as engine
-from ansible_collections.multiwan.pbr.plugins.module_utils.core.addresses import HAS_NETADDR, NETADDR_IMPORT_ERROR
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux.nft import Nft
-from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import (
-    exit_with_result, reported_as_failure, run_resource)
+from ansible_collections.multiwan.pbr.plugins.module_utils.linux.runners import LIBRARIES, may_write
 
 ARGUMENT_SPEC = dict(
     table=dict(type="str", default=engine.DEFAULT_TABLE),
@@ -216,15 +213,13 @@ ARGUMENT_SPEC = dict(
 REQUIRED_IF = [("state", "present", ("wans",)), ("state", "rendered", ("wans",))]
 
 
+def nft(module, params):
+    return Nft(module, engine.FAMILY, params["table"], writes=may_write(module, params))
+
+
 def main():
-    module = AnsibleModule(ARGUMENT_SPEC, required_if=REQUIRED_IF, supports_check_mode=True)
-    if not HAS_NETADDR:
-        module.fail_json(msg=missing_required_lib("netaddr"), exception=str(NETADDR_IMPORT_ERROR))
-    with reported_as_failure(module):
-        params = engine.resource_params(module.params)
-        runner = None if params["state"] == "rendered" else Nft(module, engine.FAMILY, module.params["table"])
-        result = run_resource(engine, runner, params, module.check_mode, module._diff)
-    exit_with_result(module, result)
+    run_module(ARGUMENT_SPEC, engine.ENGINE, nft, libraries=LIBRARIES, required_if=REQUIRED_IF,
+               prepare_params=engine.resource_params)
 
 
 if __name__ == "__main__":

@@ -242,13 +242,10 @@ parsed:
   sample: [{"priority": 1009, "family": "ipv6", "action": "lookup", "table": 254, "suppress_prefixlength": 0}]
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.shell import STATE_OPTIONS, run_module
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux import pbr_rule as engine
-from ansible_collections.multiwan.pbr.plugins.module_utils.core.addresses import HAS_NETADDR, NETADDR_IMPORT_ERROR
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux.iproute2 import Iproute2
-from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import (
-    OFFLINE_STATES, STATE_OPTIONS, STATE_REQUIRED_IF, exit_with_result, reported_as_failure, run_resource)
+from ansible_collections.multiwan.pbr.plugins.module_utils.linux.runners import LIBRARIES, may_write
 
 # ``config`` is a plain list of dicts here: the core checks its entries against engine.CONFIG_SPEC
 # (documented above), with ansible-core's validator, at a quarter of AnsibleModule's cost per entry.
@@ -258,16 +255,13 @@ ARGUMENT_SPEC = dict(
 )
 
 
+def iproute2(module, params):
+    return Iproute2(module, engine.SHOW_COMMANDS, files=engine.FILES, directories=engine.DIRECTORIES,
+                    writes=may_write(module, params))
+
+
 def main():
-    module = AnsibleModule(ARGUMENT_SPEC, required_if=STATE_REQUIRED_IF, supports_check_mode=True)
-    if not HAS_NETADDR:
-        module.fail_json(msg=missing_required_lib("netaddr"), exception=str(NETADDR_IMPORT_ERROR))
-    with reported_as_failure(module):
-        runner = None
-        if module.params["state"] not in OFFLINE_STATES:
-            runner = Iproute2(module, engine.SHOW_COMMANDS, files=engine.FILES, directories=engine.DIRECTORIES)
-        result = run_resource(engine, runner, module.params, module.check_mode, module._diff)
-    exit_with_result(module, result)
+    run_module(ARGUMENT_SPEC, engine.ENGINE, iproute2, libraries=LIBRARIES)
 
 
 if __name__ == "__main__":

@@ -42,6 +42,10 @@ attributes:
     description: It never changes anything.
     support: full
 options:
+  hostname:
+    description: The RouterOS device's address or name.
+    type: str
+    required: true
   fail_on_error:
     description:
       - Fail the task when there is at least one finding of severity C(error); RV(findings) and RV(summary)
@@ -149,12 +153,13 @@ counts:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.multiwan.pbr.plugins.module_utils.routeros import ros_mangle_audit as engine
-from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import reported_as_failure
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.shell import reported_as_failure
 from ansible_collections.multiwan.pbr.plugins.module_utils.routeros.api import (
     CONNECTION_OPTIONS, HAS_LIBROUTEROS, LIBROUTEROS_IMPORT_ERROR, session)
 
 ARGUMENT_SPEC = dict(
     CONNECTION_OPTIONS,
+    hostname=dict(type="str", required=True),
     fail_on_error=dict(type="bool", default=False),
     only_in_table=dict(type="list", elements="dict", default=[], options=dict(
         dst_address=dict(type="str", required=True),
@@ -167,8 +172,7 @@ def main():
     module = AnsibleModule(ARGUMENT_SPEC, supports_check_mode=True)
     if not HAS_LIBROUTEROS:
         module.fail_json(msg=missing_required_lib("librouteros"), exception=str(LIBROUTEROS_IMPORT_ERROR))
-    # The runner's session is keyed on a resource state; reading is what "gathered" does.
-    with reported_as_failure(module), session(dict(module.params, state="gathered"), engine.PATHS) as runner:
+    with reported_as_failure(module), session(module.params, engine.PATHS) as runner:
         wanted = engine.expectations(module.params["only_in_table"])
         dump = runner.dump()
     findings = engine.audit(dump, wanted)

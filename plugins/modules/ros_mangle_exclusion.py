@@ -175,17 +175,14 @@ parsed:
     - {name: lan, action: return, dst_address: 192.168.88.0/24, disabled: false}
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.multiwan.pbr.plugins.module_utils.routeros import ros_mangle_exclusion as engine
-from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import STATE_REQUIRED_IF
-from ansible_collections.multiwan.pbr.plugins.module_utils.routeros.api import resource_argument_spec, run_resource_module
+from ansible_collections.multiwan.pbr.plugins.module_utils.routeros.api import resource_argument_spec, run_routeros_module
 
 ARGUMENT_SPEC = resource_argument_spec()
 
 
 def main():
-    module = AnsibleModule(ARGUMENT_SPEC, required_if=STATE_REQUIRED_IF, supports_check_mode=True)
-    run_resource_module(module, engine)
+    run_routeros_module(ARGUMENT_SPEC, engine.ENGINE, engine.PATHS)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ import math
 
 import pytest
 
-from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import ApplyFailed, DeviceError
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.commands import ScriptLine
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import ApplyFailed, DeviceError
 from ansible_collections.multiwan.pbr.plugins.module_utils.routeros.api import WINDOW, RouterOsApi
 from routeros_sim import Simulator
 from support.modules import run_module
@@ -26,7 +27,7 @@ def test_a_thousand_adds_and_moves_cost_a_few_round_trips_not_thousands():
         adds = ["/routing rule add dst-address=10.%d.%d.0/24 comment=multiwan.pbr:r%d" % (n // 256, n % 256, n)
                 for n in range(1000)]
         moves = ["/routing rule move [find comment=multiwan.pbr:r%d] destination=*1" % n for n in range(1000)]
-        runner.apply(adds + moves)
+        runner.apply([ScriptLine(line) for line in adds + moves])
         runner.close()
         windows = math.ceil(1000 / WINDOW)
         # the adds go out in windows; the first move waits for the last adds' ids; the moves in windows
@@ -51,8 +52,8 @@ def test_a_trap_names_the_line_and_routeros_message():
     with Simulator() as sim:
         runner = runner_for(sim)
         with pytest.raises(ApplyFailed) as error:
-            runner.apply(["/routing rule add table=nosuch comment=multiwan.pbr:x",
-                          "/routing rule add table=main comment=multiwan.pbr:y"])
+            runner.apply([ScriptLine("/routing rule add table=nosuch comment=multiwan.pbr:x"),
+                          ScriptLine("/routing rule add table=main comment=multiwan.pbr:y")])
         runner.close()
         assert error.value.command == "/routing rule add table=nosuch comment=multiwan.pbr:x"
         assert error.value.device_message == "input does not match any value of table"
@@ -89,11 +90,12 @@ def test_tls_without_the_ca_fails_on_verification(tls_sim):
     assert "certificate verify failed" in result["msg"]
 
 
-def test_tls_hostname_check_refuses_a_certificate_for_another_name():
+def test_tls_checks_the_hostname_by_default():
+    # issue 11, defect 11: a valid certificate for another host used to be accepted unless asked
     with Simulator(tls=True, host="127.0.0.2") as sim:       # its certificate names localhost, 127.0.0.1
-        result = gather(sim, hostname="127.0.0.2", ca_path=sim.certificate, validate_cert_hostname=True)
+        result = gather(sim, hostname="127.0.0.2", ca_path=sim.certificate)
         assert result["failed"] and "127.0.0.2" in result["msg"] and "mismatch" in result["msg"].lower()
-        assert not gather(sim, hostname="127.0.0.2", ca_path=sim.certificate).get("failed")
+        assert not gather(sim, hostname="127.0.0.2", ca_path=sim.certificate, validate_cert_hostname=False).get("failed")
 
 
 def test_tls_without_validation_works(tls_sim):

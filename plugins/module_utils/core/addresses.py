@@ -14,7 +14,7 @@ __metaclass__ = type
 
 import functools
 
-from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import InvalidInput
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import InvalidInput
 
 try:
     import netaddr

@@ -1,49 +1,69 @@
 # -*- coding: utf-8 -*-
 # Copyright: multiwan.pbr contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""One multiwan.pbr run at a time per host.
+"""One multiwan.pbr writer at a time per host.
 
-Two runs that read the same rules and then apply their plans would each plan
-against a state the other is changing. Every Linux runner takes this lock before
-its first read and keeps it until the module process exits.
+Two runs that read the same rules and then apply their plans would each plan against a
+state the other is changing. Every Linux runner that may write takes this lock before its
+first read and keeps it until the module process (or the agent's apply) ends.
+
+The lock lives in a directory only root can enter (``/run/multiwan-pbr``, mode 0700), so no
+other user can open the file, let alone ``flock`` it and make root's runs wait. A run that
+only reads (``gathered``, check mode) takes no lock: it changes nothing another run could
+trip over, and it works without root. A run that would write without root fails cleanly.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import errno
 import fcntl
 import os
 import time
 
-from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import DeviceError
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import DeviceError
 
-DEFAULT_LOCK_PATH = "/run/lock/multiwan-pbr.lock"
-_held = {}      # path -> open file; module processes are short-lived, exit releases it
+DEFAULT_LOCK_PATH = "/run/multiwan-pbr/lock"
+_held = {}      # path -> open file descriptor; module processes are short-lived, exit releases it
 
 
 def hold_host_lock(path=DEFAULT_LOCK_PATH, timeout=60.0, poll=0.1):
-    """Take the exclusive lock at ``path``, waiting up to ``timeout`` seconds."""
+    """Take the exclusive lock at ``path``, waiting up to ``timeout`` seconds; ``DeviceError`` otherwise."""
     if path in _held:
         return
-    directory = os.path.dirname(path)
-    if directory and not os.path.isdir(directory):
-        os.makedirs(directory)
-    lock_file = open(path, "a")
+    descriptor = _open_lock(path)
     deadline = time.monotonic() + timeout
     while True:
         try:
-            fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            _held[path] = lock_file
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _held[path] = descriptor
             return
-        except (IOError, OSError):
-            if time.monotonic() >= deadline:
-                lock_file.close()
+        except (IOError, OSError) as error:
+            if error.errno not in (errno.EAGAIN, errno.EACCES) or time.monotonic() >= deadline:
+                os.close(descriptor)
                 raise DeviceError("another multiwan.pbr run holds %s; waited %.0f s" % (path, timeout))
             time.sleep(poll)
 
 
 def release_host_lock(path=DEFAULT_LOCK_PATH):
-    lock_file = _held.pop(path, None)
-    if lock_file is not None:
-        lock_file.close()
+    descriptor = _held.pop(path, None)
+    if descriptor is not None:
+        os.close(descriptor)
+
+
+def _open_lock(path):
+    """The lock file, in a directory made 0700 for root; a clean ``DeviceError`` for anyone else."""
+    directory = os.path.dirname(path)
+    try:
+        if not os.path.isdir(directory):
+            os.makedirs(directory, 0o700)
+        status = os.lstat(directory)
+        if status.st_uid != os.geteuid() or status.st_mode & 0o077:
+            raise DeviceError("the lock directory %s must belong to the user running multiwan.pbr (uid %d) and be "
+                              "closed to everyone else (mode 0700); it is uid %d mode %o"
+                              % (directory, os.geteuid(), status.st_uid, status.st_mode & 0o777))
+        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), 0o600)
+    except (IOError, OSError) as error:
+        raise DeviceError("cannot take the host lock %s: %s (changing routing state needs root; "
+                          "use become: true)" % (path, error.strerror or error))

@@ -4,50 +4,18 @@
 """The shared core of every multiwan.pbr resource module.
 
 This is the only file that knows what the resource-module states mean. An engine
-(one per resource, in a sibling file) supplies pure functions over plain records;
-a runner (one per transport) reads and writes the device. ``run_resource`` joins
-them:
+(``core.engine.Engine``: pure functions over plain records) plans and renders; a runner
+(one per transport) reads and writes the device. ``run_resource`` joins them:
 
     params -- normalise --> wanted --+
     device -- dump -- parse --> current -+- plan(state) -> ops -+- render -> commands -> apply
                                                                 +- simulate -> predicted after
 
-The engine interface (module-level names in the engine file):
-
-``CONFIG_SPEC``  (optional)
-    The ``config`` option as a list-of-dicts argument spec with ``options`` (and
-    ``mutually_exclusive`` ...). The module gives AnsibleModule ``config`` as a plain list of
-    dicts and the core checks each entry against this (see ``config_entries``); an engine
-    without one builds ``config`` itself from options AnsibleModule checked (nft_connmark).
-``normalise(item, params, facts) -> record``
-    One ``config`` entry into a record (or a list of records, for entries that hold several,
-    such as a table's name and its routes). ``facts`` is what ``parse_facts`` found on the
-    device (table names, addresses ...) or ``None`` for ``rendered``. Raises ``InvalidInput``.
-``parse_facts(dump, params) -> facts``  (optional; default ``None``)
-``parse(dump, params, facts) -> [record]``
-    The device's own dump into records; each record has ``key`` and ``owned``.
-``merge(current_record, wanted_record) -> record``
-    The record ``merged`` leaves behind: fields given in ``wanted`` win, the rest stay.
-``render(ops, params) -> [str]``
-    Exactly one command line per op, in order (rollback relies on it).
-``render_state(records, params) -> str``
-    Records as the device would show them, for ``--diff``.
-``to_config(record) -> dict``
-    A record back in ``config`` shape; ``normalise(to_config(r)) == r``.
-``to_configs(records) -> [dict]`` (optional)
-    Records back in ``config`` shape when an entry holds several records (grouped).
-``sort_key(record)`` (optional)
-    Order of records in ``render_state`` and in results.
-``finish_plan(ops, wanted, current, predicted, params) -> [Op]`` (optional)
-    Ops the generic plan cannot know about (RouterOS ``move``), appended after it.
-``parse_running_config(text, params)`` (optional)
-    For ``state=parsed``: a saved dump as text into what ``parse`` accepts.
-
-A runner has ``dump() -> dump`` and ``apply(lines)``, and may set ``reads_back = False``
-when every write is confirmed one by one and a second read costs more than it tells
-(RouterOS: one ``print`` per path per run; ``after`` is then the prediction); ``apply`` raises ``ApplyFailed``
-naming the refused line and the device's message, and the core restores the owned
-records from a fresh dump (see ``apply_or_restore``).
+A runner has ``dump() -> dump`` and ``apply(commands)`` (the engine's structured commands)
+and says whether a second read is worth it (``reads_back``: RouterOS confirms every write by
+its reply, so its ``after`` is the prediction). ``apply`` raises ``ApplyFailed`` naming the
+refused command and the device's message; the core then converges the owned records back to
+what they were, re-reads the device and says whether that was verified (``rolled_back``).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -55,28 +23,16 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import bisect
-import contextlib
 from collections import namedtuple
 
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.commands import texts
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.config_entries import InvalidEntry, validated_entries
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import ApplyFailed, DeviceError, InvalidInput
 
 STATES = ("merged", "replaced", "overridden", "deleted", "gathered", "rendered", "parsed")
 OFFLINE_STATES = ("rendered", "parsed")
 READ_ONLY_STATES = ("gathered", "rendered", "parsed")
-
-# Shared by every resource module's argument_spec.
-STATE_OPTIONS = dict(
-    config=dict(type="list", elements="dict"),
-    running_config=dict(type="str"),
-    state=dict(type="str", default="merged", choices=list(STATES)),
-)
-STATE_REQUIRED_IF = [
-    ("state", "merged", ("config",)),
-    ("state", "replaced", ("config",)),
-    ("state", "overridden", ("config",)),
-    ("state", "rendered", ("config",)),
-    ("state", "parsed", ("running_config",)),
-]
+WRITING_STATES = ("merged", "replaced", "overridden", "deleted")
 
 ADD, DELETE, REPLACE, MOVE = "add", "delete", "replace", "move"
 
@@ -95,27 +51,6 @@ class Op(namedtuple("Op", "verb record old position")):
         return super(Op, cls).__new__(cls, verb, record, old, position)
 
 
-class InvalidInput(ValueError):
-    """User input the module refuses, before anything on the device is touched."""
-
-    def __init__(self, field, value, reason):
-        self.field, self.value, self.reason = field, value, reason
-        super(InvalidInput, self).__init__("%s=%r: %s" % (field, value, reason))
-
-
-class ApplyFailed(RuntimeError):
-    """The device refused ``command`` with ``device_message``."""
-
-    def __init__(self, command, device_message):
-        self.command, self.device_message = command, device_message
-        self.rollback_error = None      # set when undoing the applied part failed too
-        super(ApplyFailed, self).__init__("%s: %s" % (command, device_message))
-
-
-class DeviceError(RuntimeError):
-    """The device could not be read (connection, login, an unreadable dump)."""
-
-
 # ---------------------------------------------------------------------------
 # The entry point every module calls
 
@@ -127,65 +62,51 @@ def run_resource(engine, runner, params, check_mode=False, diff_mode=False):
     state = params["state"]
     if state == "rendered":
         wanted = normalise_all(engine, params, None)
-        ops = plan(wanted, [], "merged", engine.merge)
-        return {"changed": False, "rendered": engine.render(ops, params)}
+        return {"changed": False, "rendered": texts(engine.render(plan(wanted, [], "merged", engine.merge), params))}
 
-    facts, current = read_state(engine, params, parsed_dump(engine, params) if state == "parsed" else runner.dump())
+    dump = engine.parse_running_config(params["running_config"], params) if state == "parsed" else runner.dump()
+    facts, current = read_state(engine, params, dump)
     if state in ("gathered", "parsed"):
         return {"changed": False, state: configs(engine, owned(current))}
 
     wanted = normalise_all(engine, params, facts)
     ops = converge_ops(engine, wanted, current, state, params)
     predicted = simulate(current, ops)
+    commands = engine.render(ops, params)
     # The netcommon convention: ``before`` always, ``after`` only when something changed.
     # Every key is walked again by exit_json's no_log scrub, so an unchanged run leaves it out.
-    result = {
-        "changed": bool(ops),
-        "commands": engine.render(ops, params),
-        "before": configs(engine, owned(current)),
-    }
+    result = {"changed": bool(ops), "commands": texts(commands), "before": configs(engine, owned(current))}
     if diff_mode:
         result["diff"] = {
             "before": engine.render_state(sorted_records(engine, current), params),
             "after": engine.render_state(sorted_records(engine, predicted), params),
         }
-    if ops and (check_mode or not getattr(runner, "reads_back", True)):
-        if not check_mode:
-            apply_or_restore(runner, engine, ops, params, owned(current), lines=result["commands"])
+    if not ops:
+        return result
+    if check_mode:
         result["after"] = configs(engine, owned(predicted))
-    elif ops:
-        apply_or_restore(runner, engine, ops, params, owned(current), lines=result["commands"])
-        actual = sorted_records(engine, owned(read_state(engine, params, runner.dump())[1]))
-        result["after"] = configs(engine, actual)
-        result["warnings"] = mismatch_warnings(engine, actual, owned(predicted), result["after"])
+        return result
+    apply_or_restore(runner, engine, commands, params, owned(current))
+    if not getattr(runner, "reads_back", True):
+        # every write was confirmed by the device's own reply (RouterOS): the prediction is what it holds
+        result["after"] = configs(engine, owned(predicted))
+        return result
+    actual = sorted_records(engine, owned(read_state(engine, params, runner.dump())[1]))
+    result["after"] = configs(engine, actual)
+    result["warnings"] = mismatch_warnings(engine, actual, owned(predicted), result["after"])
     return result
-
-
-def exit_with_result(module, result):
-    """``exit_json`` with the core's warnings raised through ``module.warn``
-    (ansible-core 2.19 deprecates a ``warnings`` key in results)."""
-    for warning in result.pop("warnings", None) or []:
-        module.warn(warning)
-    module.exit_json(**result)
-
-
-def parsed_dump(engine, params):
-    text = params["running_config"]
-    return engine.parse_running_config(text, params) if hasattr(engine, "parse_running_config") else text
 
 
 def read_state(engine, params, dump):
     """``(facts, records)`` from one dump of the device."""
-    facts = engine.parse_facts(dump, params) if hasattr(engine, "parse_facts") else None
+    facts = engine.parse_facts(dump, params)
     return facts, engine.parse(dump, params, facts)
 
 
 def converge_ops(engine, wanted, current, state, params):
-    """The generic plan, plus what the engine adds for ordered resources."""
+    """The generic plan, plus what the engine adds (ordering, table scopes, leftovers of an interrupted run)."""
     ops = plan(wanted, current, state, engine.merge)
-    if hasattr(engine, "finish_plan"):
-        ops = ops + engine.finish_plan(ops, wanted, current, simulate(current, ops), params)
-    return ops
+    return ops + engine.finish_plan(ops, wanted, current, simulate(current, ops), params)
 
 
 def normalise_all(engine, params, facts):
@@ -198,13 +119,13 @@ def normalise_all(engine, params, facts):
 
 
 def validated_config(engine, params):
-    """``config`` checked against the engine's ``CONFIG_SPEC`` (see ``config_entries``: AnsibleModule
+    """``config`` checked against the engine's ``config_spec`` (see ``config_entries``: AnsibleModule
     gets ``config`` as a plain list of dicts, because its own check of each entry costs 45 us).
     An engine without one (nft_connmark) builds ``config`` itself from options AnsibleModule checked."""
-    if not hasattr(engine, "CONFIG_SPEC"):
+    if engine.config_spec is None:
         return params.get("config")
     try:
-        return validated_entries(engine.CONFIG_SPEC, params.get("config"))
+        return validated_entries(engine.config_spec, params.get("config"))
     except InvalidEntry as error:
         raise InvalidInput("config[%d]" % error.index, error.entry, error.reason)
 
@@ -321,30 +242,34 @@ def _insert(records, record, before_key):
     records.insert(keys.index(before_key) if before_key in keys else len(records), record)
 
 
-def apply_or_restore(runner, engine, ops, params, owned_before, lines=None):
-    """Apply every op, or leave the owned records as they were.
+def apply_or_restore(runner, engine, commands, params, owned_before):
+    """Apply every command, or put the owned records back as they were and say whether that held.
 
-    A device can stop part-way (``ip -batch`` aborts on a parse error without naming
-    the line), so the undo is planned from a fresh read of the device, not from a
-    count of lines: whatever got applied is taken back to ``owned_before``.
-    ``lines`` is ``engine.render(ops, params)`` when the caller has it already.
+    A device can stop part-way, so the undo is planned from a fresh read of the device, not
+    from a count of commands: whatever got applied is taken back to ``owned_before``; then the
+    device is read once more, and only when it holds exactly ``owned_before`` does the failure
+    say ``rolled_back`` (``ApplyFailed.rollback_error is None``).
     """
     try:
-        runner.apply(engine.render(ops, params) if lines is None else lines)
+        runner.apply(commands)
     except ApplyFailed as failure:
         failure.rollback_error = restore(runner, engine, params, owned_before)
         raise failure
 
 
 def restore(runner, engine, params, owned_before):
-    """Converge the owned records back to ``owned_before``; the error text, or None."""
+    """Converge the owned records back to ``owned_before`` and verify it; the error text, or None."""
     try:
         actual = read_state(engine, params, runner.dump())[1]
         ops = converge_ops(engine, owned_before, actual, "overridden", params)
         if ops:
             runner.apply(engine.render(ops, params))
+        left = owned(read_state(engine, params, runner.dump())[1])
     except (ApplyFailed, DeviceError) as error:
         return str(error)
+    if sorted_records(engine, left) != sorted_records(engine, owned_before):
+        return "the device reads back differently from before the run: %s" % texts(
+            engine.render(converge_ops(engine, owned_before, left, "overridden", params), params))
     return None
 
 
@@ -357,13 +282,11 @@ def owned(records):
 
 
 def sorted_records(engine, records):
-    return sorted(records, key=engine.sort_key) if hasattr(engine, "sort_key") else list(records)
+    return sorted(records, key=engine.sort_key)
 
 
 def configs(engine, records):
-    if hasattr(engine, "to_configs"):
-        return engine.to_configs(sorted_records(engine, records))
-    return [engine.to_config(record) for record in sorted_records(engine, records)]
+    return engine.configs(sorted_records(engine, records))
 
 
 def mismatch_warnings(engine, actual, predicted, actual_configs):
@@ -381,21 +304,3 @@ def mismatch_warnings(engine, actual, predicted, actual_configs):
         return []
     return ["the device reads back differently from the plan's prediction; "
             "please report this as a normalisation bug (predicted %r, read %r)" % (predicted_configs, actual_configs)]
-
-
-@contextlib.contextmanager
-def reported_as_failure(module):
-    """Turn the collection's error types into one ``fail_json`` naming what failed."""
-    try:
-        yield
-    except InvalidInput as error:
-        module.fail_json(msg=str(error), field=error.field, value=error.value)
-    except ApplyFailed as error:
-        rolled_back = error.rollback_error is None
-        msg = "%s failed: %s" % (error.command, error.device_message)
-        if not rolled_back:
-            msg += "; undoing the part already applied failed too: %s" % error.rollback_error
-        module.fail_json(msg=msg, command=error.command, device_message=error.device_message,
-                         rolled_back=rolled_back)
-    except DeviceError as error:
-        module.fail_json(msg=str(error))

@@ -34,7 +34,7 @@ __metaclass__ = type
 
 from ansible_collections.multiwan.pbr.plugins.module_utils.core import addresses
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.addresses import IPV4, IPV6
-from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import InvalidInput
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import InvalidInput
 
 FAMILIES = {"ipv4": (IPV4,), "ipv6": (IPV6,), "both": (IPV4, IPV6)}
 # Every real route beats it. Not 0xffffffff: `ip -6 route flush` never removes an IPv6

@@ -16,7 +16,7 @@ import json
 import re
 
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.hostlock import hold_host_lock
-from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import ApplyFailed, DeviceError
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import ApplyFailed, DeviceError
 
 # nft names the refused line of a script read from stdin as ``/dev/stdin:LINE:COLUMNS: Error: ...``
 FAILED_LINE = re.compile(r"^/dev/stdin:(\d+):", re.MULTILINE)
@@ -26,11 +26,11 @@ _RUN_OPTIONS = dict(environ_update={"LC_ALL": "C"}, expand_user_and_vars=False)
 class Nft(object):
     """Reads and replaces one nftables table through ``module.run_command``."""
 
-    def __init__(self, module, family, table, lock=True):
+    def __init__(self, module, family, table, writes=True):
         self.module = module
         self.nft = module.get_bin_path("nft", required=True)
         self.family, self.table = family, table
-        if lock:
+        if writes:
             hold_host_lock()
 
     def dump(self):
@@ -45,10 +45,13 @@ class Nft(object):
         """Validate ``script`` without applying it; ``ApplyFailed`` names the refused line."""
         self._run_script(["-c", "-f", "-"], script)
 
-    def apply(self, lines):
-        script = "".join(line + "\n" for line in lines)
+    def apply(self, commands):
+        script = "".join(command.text + "\n" for command in commands)
         self.check(script)
         self._run_script(["-f", "-"], script)
+
+    def close(self):
+        """Nothing to close: the lock goes with the process."""
 
     def _json(self, argv):
         command = [self.nft, "-j"] + argv

@@ -39,7 +39,10 @@ import re
 from dataclasses import dataclass, field
 
 from ansible_collections.multiwan.pbr.plugins.module_utils.core import addresses
-from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import ADD, DELETE, REPLACE, InvalidInput
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.commands import ScriptLine
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.engine import Engine
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import InvalidInput
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import ADD, DELETE, REPLACE
 
 FAMILY = "inet"
 DEFAULT_TABLE = "multiwan_pbr"
@@ -159,7 +162,7 @@ def render(ops, params):
             lines += ["add table %s" % table] + body_commands(table, json.loads(op.record.body))
         elif op.verb != DELETE:
             raise ValueError("nft_connmark has no %s op" % op.verb)
-    return lines
+    return [ScriptLine(line) for line in lines]
 
 
 def render_state(records, params):
@@ -589,3 +592,8 @@ def expression_text(expression):
             left, right = expression[operator]
             return "%s %s %s" % (expression_text(left), operator, expression_text(right))
     return json.dumps(expression, sort_keys=True)
+
+
+ENGINE = Engine(
+    name="nft_connmark", config_spec=None, normalise=normalise, parse=parse, merge=merge, render=render,
+    render_state=render_state, to_config=to_config, sort_key=sort_key)

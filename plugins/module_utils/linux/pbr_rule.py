@@ -26,7 +26,11 @@ from dataclasses import dataclass, field as dataclass_field, replace
 
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux import rt_tables
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.addresses import IPV4, IPV6, dump_prefix, family_of, prefix
-from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import ADD, DELETE, REPLACE, InvalidInput
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.commands import Command
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.engine import Engine
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import InvalidInput
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.fields import INTERFACE
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import ADD, DELETE, REPLACE
 
 DEFAULT_PROTOCOL = "211"
 MAX_U32 = 4294967295
@@ -37,8 +41,6 @@ MAX_PREFIXLEN = {IPV4: 32, IPV6: 128}
 BUILTIN_TABLE_NAMES = {253: "default", 254: "main", 255: "local"}
 # Shown by name; IANA fixed them and every /etc/protocols agrees. Other numbers show as numbers.
 IP_PROTOCOL_NAMES = {1: "icmp", 6: "tcp", 17: "udp", 47: "gre", 50: "esp", 51: "ah", 58: "ipv6-icmp", 132: "sctp"}
-# Linux IFNAMSIZ is 16 with the terminating NUL; the kernel refuses '/', ':' and whitespace (dev_valid_name).
-_IFNAME = re.compile(r"^[^/:\s]{1,15}$")
 _PORT_RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
 _NUMBER = re.compile(r"^\s*(0[xX][0-9a-fA-F]+|\d+)\s*$")
 
@@ -307,9 +309,9 @@ class _ShownAs(object):
 
 def command_line(verb, rule):
     """``ip -4 rule add priority 1000 fwmark 0x100/0xff00 lookup 100 protocol 211``."""
-    words = ["ip", FAMILY_OPTION[rule.family], "rule", verb, "priority", str(rule.priority)]
-    return " ".join(words + selector_words(rule, for_show=False) + action_words(rule)
-                    + ["protocol", str(rule.protocol)])
+    words = ["rule", verb, "priority", str(rule.priority)]
+    return Command("ip", (FAMILY_OPTION[rule.family],), words + selector_words(rule, for_show=False)
+                   + action_words(rule) + ["protocol", str(rule.protocol)])
 
 
 def show_words(rule):
@@ -508,9 +510,7 @@ def _resolve_group(value, field, groups, keep_unknown):
 
 
 def _ifname(value, field):
-    if not _IFNAME.match(str(value)) or value in (".", ".."):
-        raise InvalidInput(field, value, "is not an interface name (1-15 characters, no '/', ':' or spaces)")
-    return str(value)
+    return INTERFACE.normalise(value, field)
 
 
 def ip_protocol_number(value, field):
@@ -636,3 +636,9 @@ def _dump_action(entry, facts):
     # a name ip printed but the files do not hold (a saved dump for state=parsed) stays a name
     return dict(action="lookup", goto=None,
                 table=None if table is None else _resolve(facts.tables, table, "table", keep_unknown=True))
+
+
+ENGINE = Engine(
+    name="pbr_rule", config_spec=CONFIG_SPEC, normalise=normalise, parse=parse, merge=merge, render=render,
+    render_state=render_state, to_config=to_config, parse_facts=parse_facts, sort_key=sort_key,
+    parse_running_config=parse_running_config)

@@ -35,7 +35,11 @@ from dataclasses import dataclass, field
 
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.addresses import (
     IPV4, IPV6, address, family_of, is_default, prefix)
-from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import DELETE, REPLACE, InvalidInput, Op
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.commands import Command, FileEdit
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.engine import Engine
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import InvalidInput
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.fields import INTERFACE
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import DELETE, REPLACE, Op
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux.rt_tables import (
     RT_PROTOS_DIRECTORIES, RT_PROTOS_FILES, RT_TABLES_DIRECTORIES, RT_TABLES_FILES,
     parse_id_lines, parse_rt_protos, protocol_names, table_names)
@@ -71,8 +75,6 @@ DEFAULT_METRIC = {IPV4: 0, IPV6: 1024}
 
 TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
 NUMBER = re.compile(r"^(0[xX][0-9a-fA-F]+|\d+)$")
-# IFNAMSIZ is 16 with the NUL; no blanks or '/' (and none may reach an ip -batch line)
-DEVICE_NAME = re.compile(r"^[^\s/:]{1,15}$")
 
 NEXTHOP_OPTIONS = dict(
     via=dict(type="str"),
@@ -249,7 +251,7 @@ def render_state(records, params):
     lines = ["# %s" % tables_file(params)] + ["%d\t%s" % (record.id, record.name) for record in names]
     for family in (IPV4, IPV6):
         lines.append("# ip %s route" % FAMILY_OPTION[family])
-        lines.extend(route_words(record) for record in records
+        lines.extend(" ".join(route_words(record)) for record in records
                      if isinstance(record, Route) and record.family == family)
     return "\n".join(lines) + "\n"
 
@@ -508,9 +510,7 @@ def route_src(item, family):
 def device(value, field_name):
     if value is None or value == "":
         return None
-    if not isinstance(value, str) or not DEVICE_NAME.match(value) or value in (".", ".."):
-        raise InvalidInput(field_name, value, "is not an interface name (1-15 characters, no blanks, / or :)")
-    return value
+    return INTERFACE.normalise(value, field_name)
 
 
 def route_metric(value, family):
@@ -671,11 +671,11 @@ def render_op(op, path):
     record = op.record
     if isinstance(record, TableName):
         verb = {DELETE: "del", REPLACE: "replace"}.get(op.verb, "add")
-        return "rt_tables %s %d %s # %s" % (verb, record.id, record.name, path)
+        return FileEdit("rt_tables", path, verb, record.name, record.id)
+    options = (FAMILY_OPTION[record.family],)
     if op.verb == DELETE:
-        return "ip %s route del %s" % (FAMILY_OPTION[record.family], identity_words(record))
-    verb = "replace" if op.verb == REPLACE else "add"
-    return "ip %s route %s %s" % (FAMILY_OPTION[record.family], verb, route_words(record))
+        return Command("ip", options, ["route", "del"] + identity_words(record))
+    return Command("ip", options, ["route", "replace" if op.verb == REPLACE else "add"] + route_words(record))
 
 
 def identity_words(record):
@@ -683,7 +683,7 @@ def identity_words(record):
     words = [_dst_word(record), "table", str(record.table)]
     if record.metric:
         words += ["metric", str(record.metric)]
-    return " ".join(words + ["proto", str(record.protocol)])
+    return words + ["proto", str(record.protocol)]
 
 
 def route_words(record):
@@ -701,7 +701,7 @@ def route_words(record):
     words += ["proto", str(record.protocol)]
     for hop in record.nexthops:
         words += ["nexthop"] + _hop_words(hop.via, hop.dev, hop.onlink) + ["weight", str(hop.weight)]
-    return " ".join(words)
+    return words
 
 
 def _hop_words(via, dev, onlink):
@@ -758,3 +758,9 @@ def nexthop_config(hop):
 def _sortable_prefix(dst):
     network, length = dst.split("/")
     return (int(length), network)
+
+
+ENGINE = Engine(
+    name="pbr_table", config_spec=CONFIG_SPEC, normalise=normalise, parse=parse, merge=merge, render=render,
+    render_state=render_state, to_config=to_config, parse_facts=parse_facts, to_configs=to_configs,
+    sort_key=sort_key, finish_plan=finish_plan, parse_running_config=parse_running_config)

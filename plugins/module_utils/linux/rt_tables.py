@@ -16,7 +16,7 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import InvalidInput
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import InvalidInput
 
 MAX_ID = 4294967295
 BUILTIN_TABLES = ((0, "unspec"), (253, "default"), (254, "main"), (255, "local"))

@@ -3,18 +3,18 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Runner for iproute2 plus one rt_tables.d file of the collection's own.
 
-An engine that names tables renders the file changes as pseudo-commands among its
-``ip`` lines, so ``commands``/``rendered`` show them in order:
+An engine that names tables renders the file changes as ``core.commands.FileEdit`` records
+among its ``ip`` commands, so ``commands``/``rendered`` show them in order:
 
     rt_tables add 101 isp_a # /etc/iproute2/rt_tables.d/multiwan_pbr.conf
     rt_tables replace 102 isp_a # ...
     rt_tables del 101 isp_a # ...
 
-``apply`` sends each run of consecutive ``ip`` lines to ``Iproute2.apply`` and each run
-of ``rt_tables`` lines to one rewrite of the file (a temp file in the same directory,
-then ``atomic_move``). If anything in a call fails, the file gets its text from before
-the call back, byte for byte; the routes are the core's to restore (it re-reads ``dump``,
-which includes the file through the runner's directories).
+``apply`` sends each run of consecutive ``ip`` commands to ``Iproute2.apply`` and each run
+of file edits to one rewrite of the file (a temp file in the same directory, mode 0644
+whatever the umask, then ``atomic_move``). If anything in a call fails, the file gets its
+text from before the call back, byte for byte; the routes are the core's to restore (it
+re-reads ``dump``, which includes the file through the runner's directories).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -25,8 +25,10 @@ import os
 import tempfile
 from itertools import groupby
 
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.commands import FileEdit
+
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux.iproute2 import Iproute2, read_text
-from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import ApplyFailed
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import ApplyFailed
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux.rt_tables import parse_id_lines
 
 PSEUDO_COMMAND = "rt_tables"
@@ -37,14 +39,14 @@ HEADER = ("# Routing table names kept by multiwan.pbr.pbr_table.\n"
 class TablesFileRunner(Iproute2):
     """``Iproute2`` that also applies ``rt_tables add|replace|del <id> <name>`` lines to ``tables_file``."""
 
-    def __init__(self, module, show_commands, tables_file, files=None, directories=None, lock=True):
-        super(TablesFileRunner, self).__init__(module, show_commands, files, directories, lock)
+    def __init__(self, module, show_commands, tables_file, files=None, directories=None, writes=True):
+        super(TablesFileRunner, self).__init__(module, show_commands, files, directories, writes)
         self.tables_file = tables_file
 
-    def apply(self, lines):
+    def apply(self, commands):
         before = read_text(self.tables_file)
         try:
-            for is_file_edit, run in groupby(lines, is_tables_line):
+            for is_file_edit, run in groupby(commands, lambda command: isinstance(command, FileEdit)):
                 if is_file_edit:
                     self._edit_file(list(run))
                 else:
@@ -53,14 +55,14 @@ class TablesFileRunner(Iproute2):
             self._restore_text(before)
             raise
 
-    def _edit_file(self, lines):
+    def _edit_file(self, edits):
         text = read_text(self.tables_file)
-        for line in lines:
-            text = edited_text(text, line)
+        for edit in edits:
+            text = edited_text(text, edit)
         try:
             self._write(text)
         except (IOError, OSError) as error:
-            raise ApplyFailed(lines[0], "cannot write %s: %s" % (self.tables_file, error))
+            raise ApplyFailed(edits[0].text, "cannot write %s: %s" % (self.tables_file, error))
 
     def _restore_text(self, text):
         try:
@@ -79,21 +81,18 @@ class TablesFileRunner(Iproute2):
         handle, temp_path = tempfile.mkstemp(prefix=".multiwan_pbr.", dir=directory)
         with os.fdopen(handle, "w") as temp:
             temp.write(text)
+        # iproute2 reads the names as whatever user runs ip: readable by all, whatever the umask
+        os.chmod(temp_path, 0o644)
         self.module.atomic_move(temp_path, self.tables_file)
 
 
-def is_tables_line(line):
-    return line.split(None, 1)[0] == PSEUDO_COMMAND
-
-
-def edited_text(text, line):
-    """``text`` (the file, or None) after one ``rt_tables <verb> <id> <name>`` line."""
-    verb, number, name = parse_tables_line(line)
-    kept = [old for old in (text or HEADER).splitlines(True) if not _names(old, name)]
+def edited_text(text, edit):
+    """``text`` (the file, or None) after one ``FileEdit`` (``key`` the name, ``value`` the id)."""
+    kept = [old for old in (text or HEADER).splitlines(True) if not _names(old, edit.key)]
     if kept and not kept[-1].endswith("\n"):
         kept[-1] += "\n"
-    if verb != "del":
-        kept.insert(_place_of(kept, number), "%d\t%s\n" % (number, name))
+    if edit.verb != "del":
+        kept.insert(_place_of(kept, edit.value), "%d\t%s\n" % (edit.value, edit.key))
     return "".join(kept)
 
 
@@ -105,13 +104,6 @@ def _place_of(file_lines, number):
         if pairs and pairs[0][0] > number:
             return index
     return len(file_lines)
-
-
-def parse_tables_line(line):
-    words = line.split("#", 1)[0].split()
-    if len(words) != 4 or words[1] not in ("add", "replace", "del") or not words[2].isdigit():
-        raise ApplyFailed(line, "not an rt_tables line (rt_tables add|replace|del <id> <name>)")
-    return words[1], int(words[2]), words[3]
 
 
 def _names(file_line, name):

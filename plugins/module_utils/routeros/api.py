@@ -27,9 +27,9 @@ import socket
 import ssl
 
 from ansible_collections.multiwan.pbr.plugins.module_utils.core import addresses
-from ansible.module_utils.basic import missing_required_lib
-from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import (
-    OFFLINE_STATES, STATE_OPTIONS, ApplyFailed, DeviceError, exit_with_result, reported_as_failure, run_resource)
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import ApplyFailed, DeviceError
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.shell import (
+    STATE_OPTIONS, STATE_REQUIRED_IF, Library, run_module)
 from ansible_collections.multiwan.pbr.plugins.module_utils.routeros.records import Find, api_sentences
 
 try:
@@ -51,53 +51,40 @@ PLAIN_PORT, TLS_PORT = 8728, 8729
 
 # The options of the multiwan.pbr.routeros_api doc fragment, exactly.
 CONNECTION_OPTIONS = dict(
-    hostname=dict(type="str", required=True),
+    hostname=dict(type="str"),
     username=dict(type="str", default="admin"),
     password=dict(type="str", default="", no_log=True),
     port=dict(type="int"),
     tls=dict(type="bool", default=False, aliases=["ssl"]),
     validate_certs=dict(type="bool", default=True),
-    validate_cert_hostname=dict(type="bool", default=False),
+    validate_cert_hostname=dict(type="bool", default=True),
     ca_path=dict(type="path"),
     timeout=dict(type="int", default=10),
     encoding=dict(type="str", default="ASCII"),
 )
+# ``rendered`` and ``parsed`` need no router, so no hostname; every other state does.
+REQUIRED_IF = STATE_REQUIRED_IF + [("state", state, ("hostname",))
+                                   for state in ("merged", "replaced", "overridden", "deleted", "gathered")]
+LIBRARIES = (Library("netaddr", addresses.HAS_NETADDR, addresses.NETADDR_IMPORT_ERROR),
+             Library("librouteros", HAS_LIBROUTEROS, LIBROUTEROS_IMPORT_ERROR, offline=False))
 
 
 def resource_argument_spec(**extra_options):
     """The argument_spec of a RouterOS resource module: connection, ``config``, states.
     ``config`` is a plain list of dicts here; the core checks its entries against the engine's
-    ``CONFIG_SPEC`` (see ``config_entries``)."""
-    return dict(CONNECTION_OPTIONS,
-                config=STATE_OPTIONS["config"],
-                running_config=STATE_OPTIONS["running_config"],
-                state=STATE_OPTIONS["state"],
-                **extra_options)
+    ``config_spec`` (see ``config_entries``)."""
+    return dict(CONNECTION_OPTIONS, **dict(STATE_OPTIONS, **extra_options))
 
 
-def run_resource_module(module, engine):
-    """Everything a RouterOS resource module does once its AnsibleModule exists."""
-    for library, error in missing_libraries(module.params):
-        module.fail_json(msg=missing_required_lib(library), exception=str(error))
-    with reported_as_failure(module), session(module.params, engine.PATHS) as runner:
-        result = run_resource(engine, runner, module.params, module.check_mode, module._diff)
-    exit_with_result(module, result)
-
-
-def missing_libraries(params):
-    """``[(library, import error)]`` that ``params`` needs and Python lacks."""
-    missing = [] if addresses.HAS_NETADDR else [("netaddr", addresses.NETADDR_IMPORT_ERROR)]
-    if params["state"] not in OFFLINE_STATES and not HAS_LIBROUTEROS:
-        missing.append(("librouteros", LIBROUTEROS_IMPORT_ERROR))
-    return missing
+def run_routeros_module(argument_spec, engine, paths):
+    """Everything a RouterOS resource module does: the shared shell with this transport's runner."""
+    run_module(argument_spec, engine, lambda module, params: RouterOsApi(params, paths),
+               libraries=LIBRARIES, required_if=REQUIRED_IF)
 
 
 @contextlib.contextmanager
 def session(params, paths):
-    """The runner for ``paths``, or ``None`` for the states that need no router; closed after."""
-    if params["state"] in OFFLINE_STATES:
-        yield None
-        return
+    """A runner for ``paths`` outside the resource shell (the audit), closed after."""
     runner = RouterOsApi(params, paths)
     try:
         yield runner
@@ -131,7 +118,7 @@ class RouterOsApi(object):
         """Run every line, pipelined; ``ApplyFailed`` names the first line RouterOS refused."""
         api = self._connected()
         added, in_flight = {}, []
-        for line in lines:
+        for line in (command.text for command in lines):
             for command, words, target in api_sentences(line):
                 if _needs_ids(words, target, added):
                     self._settle(api, in_flight, added)

@@ -15,7 +15,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import InvalidInput
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import InvalidInput
 
 RULE_ACTIONS = ("lookup", "lookup-only-in-table")
 EXCLUSION_KEYS = ("lan_prefixes", "interfaces", "dns", "gateway_probes")

@@ -28,8 +28,9 @@ import json
 import re
 
 from ansible_collections.multiwan.pbr.plugins.module_utils.core import addresses
-from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import (
-    ADD, DELETE, MOVE, REPLACE, InvalidInput)
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.commands import ScriptLine
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import InvalidInput
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import ADD, DELETE, MOVE, REPLACE
 
 TAG = "multiwan.pbr"
 _TAGGED_COMMENT = re.compile(r"multiwan\.pbr(?::(\S+))?(?: (.*))?\Z", re.DOTALL)
@@ -364,7 +365,7 @@ def move_line(menu, record, anchor):
 
 
 def render_ops(menu, fields, ops):
-    """One line per op (rollback relies on it). A move's ``old`` is the entry it goes before."""
+    """One line per op. A move's ``old`` is the entry it goes before."""
     lines = []
     for op in ops:
         if op.verb == ADD:
@@ -375,7 +376,7 @@ def render_ops(menu, fields, ops):
             lines.append(remove_line(menu, op.record))
         elif op.verb == MOVE:
             lines.append(move_line(menu, op.record, op.old))
-    return lines
+    return [ScriptLine(line) for line in lines]
 
 
 def render_state(menu, fields, records):

@@ -24,7 +24,7 @@ import collections
 import dataclasses
 import ipaddress
 
-from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import InvalidInput
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import InvalidInput
 
 MANGLE, RULES, TABLES, ROUTES = "/ip/firewall/mangle", "/routing/rule", "/routing/table", "/ip/route"
 PATHS = (MANGLE, RULES, TABLES, ROUTES)

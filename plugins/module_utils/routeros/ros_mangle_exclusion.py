@@ -23,7 +23,8 @@ __metaclass__ = type
 import dataclasses
 
 from ansible_collections.multiwan.pbr.plugins.module_utils.routeros import records
-from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import InvalidInput
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.engine import Engine
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import InvalidInput
 from ansible_collections.multiwan.pbr.plugins.module_utils.routeros.ros_routing_rule import moves_into_place, with_device_ids
 from ansible_collections.multiwan.pbr.plugins.module_utils.routeros.records import Field
 
@@ -175,3 +176,8 @@ def first_marking_rule(rules):
     """The first rule of chain=output we do not own that marks or jumps, or ``None``."""
     return next((rule for rule in rules if not rule.owned and rule.chain == CHAIN and rule.action in ANCHOR_ACTIONS),
                 None)
+
+
+ENGINE = Engine(
+    name="ros_mangle_exclusion", config_spec=CONFIG_SPEC, normalise=normalise, parse=parse, merge=merge, render=render,
+    render_state=render_state, to_config=to_config, finish_plan=finish_plan, parse_running_config=parse_running_config)

@@ -22,7 +22,8 @@ import dataclasses
 
 from ansible_collections.multiwan.pbr.plugins.module_utils.core import addresses
 from ansible_collections.multiwan.pbr.plugins.module_utils.routeros import records
-from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import InvalidInput
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.engine import Engine
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import InvalidInput
 from ansible_collections.multiwan.pbr.plugins.module_utils.routeros.records import Field
 
 PATH = "/ip/route"
@@ -178,3 +179,8 @@ def to_config(route):
 def sort_key(route):
     return (route.routing_table if isinstance(route.routing_table, str) else "", route.dst_address,
             route.name or "", route.device_id or "")
+
+
+ENGINE = Engine(
+    name="ros_route", config_spec=CONFIG_SPEC, normalise=normalise, parse=parse, merge=merge, render=render,
+    render_state=render_state, to_config=to_config, sort_key=sort_key, parse_running_config=parse_running_config)

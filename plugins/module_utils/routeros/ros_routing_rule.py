@@ -19,7 +19,9 @@ __metaclass__ = type
 import dataclasses
 
 from ansible_collections.multiwan.pbr.plugins.module_utils.routeros import records
-from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import MOVE, InvalidInput, Op
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.engine import Engine
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import InvalidInput
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import MOVE, Op
 from ansible_collections.multiwan.pbr.plugins.module_utils.routeros.records import Field
 
 PATH = "/routing/rule"
@@ -172,3 +174,8 @@ def moves_into_place(block_keys, anchor, rules):
 def _next_key(order, key):
     index = order.index(key) + 1
     return order[index] if index < len(order) else None
+
+
+ENGINE = Engine(
+    name="ros_routing_rule", config_spec=CONFIG_SPEC, normalise=normalise, parse=parse, merge=merge, render=render,
+    render_state=render_state, to_config=to_config, finish_plan=finish_plan, parse_running_config=parse_running_config)

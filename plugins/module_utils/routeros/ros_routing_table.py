@@ -16,7 +16,8 @@ __metaclass__ = type
 import dataclasses
 
 from ansible_collections.multiwan.pbr.plugins.module_utils.routeros import records
-from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import InvalidInput
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.engine import Engine
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import InvalidInput
 from ansible_collections.multiwan.pbr.plugins.module_utils.routeros.records import Field
 
 PATH = "/routing/table"
@@ -99,3 +100,8 @@ def to_config(table):
 
 def sort_key(table):
     return table.name
+
+
+ENGINE = Engine(
+    name="ros_routing_table", config_spec=CONFIG_SPEC, normalise=normalise, parse=parse, merge=merge, render=render,
+    render_state=render_state, to_config=to_config, parse_facts=parse_facts, sort_key=sort_key, parse_running_config=parse_running_config)

@@ -11,7 +11,8 @@ import pytest
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux import pbr_rule as engine
-from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import ApplyFailed, InvalidInput, run_resource
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import ApplyFailed, InvalidInput
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import run_resource
 from ansible_collections.multiwan.pbr.plugins.modules import pbr_rule as module
 from unit.module_utils.linux.test_pbr_rule import recorded_dump
 
@@ -32,8 +33,8 @@ class FakeRunner(object):
 
     def apply(self, lines):
         if self.refuse:
-            raise ApplyFailed(lines[0], self.refuse)
-        self.applied.extend(lines)
+            raise ApplyFailed(lines[0].text, self.refuse)
+        self.applied.extend(command.text for command in lines)
 
 
 def params(**given):
@@ -44,7 +45,7 @@ def params(**given):
 
 
 def run(runner, check_mode=False, diff_mode=True, **given):
-    return run_resource(engine, runner, params(**given), check_mode=check_mode, diff_mode=diff_mode)
+    return run_resource(engine.ENGINE, runner, params(**given), check_mode=check_mode, diff_mode=diff_mode)
 
 
 def test_check_mode_reports_the_plan_and_applies_nothing():

@@ -6,10 +6,12 @@ import os
 import pytest
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.commands import Command, FileEdit
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux import pbr_table as engine
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.config_entries import validated_entries
-from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import (
-    ApplyFailed, reported_as_failure, run_resource)
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import ApplyFailed
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import run_resource
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.shell import reported_as_failure
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux.rt_tables_file import (
     HEADER, TablesFileRunner, edited_text)
 from ansible_collections.multiwan.pbr.plugins.modules.pbr_table import ARGUMENT_SPEC
@@ -31,7 +33,7 @@ class FakeRunner:
         return self.dumped
 
     def apply(self, lines):
-        self.applied.append(list(lines))
+        self.applied.append([command.text for command in lines])
         if self.refuse:
             failure, self.refuse = self.refuse, None
             raise failure
@@ -39,7 +41,7 @@ class FakeRunner:
 
 def test_check_mode_reports_but_applies_nothing():
     runner = FakeRunner(recorded_dump())
-    result = run_resource(engine, runner, params("overridden", [WAN2_TABLE]), check_mode=True, diff_mode=True)
+    result = run_resource(engine.ENGINE, runner, params("overridden", [WAN2_TABLE]), check_mode=True, diff_mode=True)
     assert result["changed"] and runner.applied == []
     assert result["commands"][:2] == [
         "rt_tables add 103 isp_c # %s" % engine.DEFAULT_TABLES_FILE,
@@ -51,7 +53,7 @@ def test_check_mode_reports_but_applies_nothing():
 
 
 def test_rendered_needs_no_runner():
-    result = run_resource(engine, None, params("rendered", [WAN2_TABLE]))
+    result = run_resource(engine.ENGINE, None, params("rendered", [WAN2_TABLE]))
     assert result == {"changed": False, "rendered": [
         "rt_tables add 103 isp_c # %s" % engine.DEFAULT_TABLES_FILE,
         "ip -4 route add default via 203.0.113.1 dev wan1 table 103 proto 211"]}
@@ -59,28 +61,28 @@ def test_rendered_needs_no_runner():
 
 def test_gathered_fed_back_as_config_plans_nothing():
     runner = FakeRunner(recorded_dump())
-    gathered = run_resource(engine, runner, params("gathered"))["gathered"]
+    gathered = run_resource(engine.ENGINE, runner, params("gathered"))["gathered"]
     assert [entry["name"] for entry in gathered] == ["isp_a", "isp_b", "103", "main"]
     for state in ("merged", "replaced", "overridden"):
-        result = run_resource(engine, runner, params(state, gathered))
+        result = run_resource(engine.ENGINE, runner, params(state, gathered))
         assert (result["changed"], result["commands"]) == (False, [])
     assert runner.applied == []
 
 
 def test_gathered_output_passes_the_config_spec():
-    gathered = run_resource(engine, FakeRunner(recorded_dump()), params("gathered"))["gathered"]
+    gathered = run_resource(engine.ENGINE, FakeRunner(recorded_dump()), params("gathered"))["gathered"]
     validation = ArgumentSpecValidator(ARGUMENT_SPEC).validate({"config": gathered, "state": "merged"})
     assert validation.error_messages == []
     # what the core validates it into (defaults filled in) plans nothing either
     assert validated_entries(engine.CONFIG_SPEC, gathered)
     module_params = dict(validation.validated_parameters, state="overridden")
-    result = run_resource(engine, FakeRunner(recorded_dump()), module_params)
+    result = run_resource(engine.ENGINE, FakeRunner(recorded_dump()), module_params)
     assert result["commands"] == []
 
 
 def test_parsed_reads_a_saved_dump_offline():
-    result = run_resource(engine, None, params("parsed", running_config=json.dumps(recorded_dump())))
-    assert result["parsed"] == run_resource(engine, FakeRunner(recorded_dump()), params("gathered"))["gathered"]
+    result = run_resource(engine.ENGINE, None, params("parsed", running_config=json.dumps(recorded_dump())))
+    assert result["parsed"] == run_resource(engine.ENGINE, FakeRunner(recorded_dump()), params("gathered"))["gathered"]
 
 
 class FailingModule:
@@ -93,7 +95,7 @@ def test_a_refused_line_fails_with_that_line_and_the_message():
     runner = FakeRunner(recorded_dump(), refuse=ApplyFailed(line, "Error: Nexthop has invalid gateway."))
     with pytest.raises(SystemExit) as exit_info:
         with reported_as_failure(FailingModule()):
-            run_resource(engine, runner, params("merged", [WAN2_TABLE]))
+            run_resource(engine.ENGINE, runner, params("merged", [WAN2_TABLE]))
     result = exit_info.value.args[0]
     assert (result["command"], result["device_message"], result["rolled_back"]) == (
         line, "Error: Nexthop has invalid gateway.", True)
@@ -104,7 +106,7 @@ def test_bad_input_fails_before_the_runner_is_used():
     runner = FakeRunner(recorded_dump())
     with pytest.raises(SystemExit) as exit_info:
         with reported_as_failure(FailingModule()):
-            run_resource(engine, runner, params("merged", [{"name": "isp_x", "id": 254}]))
+            run_resource(engine.ENGINE, runner, params("merged", [{"name": "isp_x", "id": 254}]))
     assert (exit_info.value.args[0]["field"], exit_info.value.args[0]["value"]) == ("id", 254)
     assert runner.applied == []
 
@@ -121,7 +123,9 @@ class FakeModule:
         return "/usr/sbin/" + name
 
     def run_command(self, argv, data=None, **options):
-        self.batches.append((argv, data))
+        """Records ``(argv without the batch file, the batch file's text)``, as ``ip`` would read it."""
+        with open(argv[-1]) as batch_file:
+            self.batches.append((argv[:-1], batch_file.read()))
         return self.batch_results.pop(0) if self.batch_results else (0, "", "")
 
     def atomic_move(self, source, destination):
@@ -129,34 +133,44 @@ class FakeModule:
 
 
 def file_runner(tmp_path, module):
-    return TablesFileRunner(module, engine.SHOW_COMMANDS, str(tmp_path / "multiwan_pbr.conf"), lock=False)
+    return TablesFileRunner(module, engine.SHOW_COMMANDS, str(tmp_path / "multiwan_pbr.conf"), writes=False)
+
+
+def name_edit(verb, name, number):
+    return FileEdit("rt_tables", "f", verb, name, number)
+
+
+def route_command(family_option, *words):
+    return Command("ip", (family_option,), ("route",) + words)
 
 
 def test_edited_text_adds_replaces_and_deletes_by_name():
-    text = edited_text(None, "rt_tables add 101 isp_a # f")
+    text = edited_text(None, name_edit("add", "isp_a", 101))
     assert text == HEADER + "101\tisp_a\n"
-    text = edited_text(text + "102 isp_b # a comment\n", "rt_tables replace 111 isp_a # f")
+    text = edited_text(text + "102 isp_b # a comment\n", name_edit("replace", "isp_a", 111))
     assert text == HEADER + "102 isp_b # a comment\n111\tisp_a\n"
-    assert edited_text(text, "rt_tables del 102 isp_b # f") == HEADER + "111\tisp_a\n"
+    assert edited_text(text, name_edit("del", "isp_b", 102)) == HEADER + "111\tisp_a\n"
 
 
 def test_edited_text_keeps_the_names_in_id_order():
     text = HEADER + "101\tisp_a\n102\tisp_b\n103\tisp_c\n"
-    text = edited_text(text, "rt_tables replace 102 isp_b # f")       # the same id again
-    text = edited_text(text, "rt_tables replace 104 isp_a # f")       # a new id for a name
-    text = edited_text(text, "rt_tables add 100 first # f")
+    text = edited_text(text, name_edit("replace", "isp_b", 102))       # the same id again
+    text = edited_text(text, name_edit("replace", "isp_a", 104))       # a new id for a name
+    text = edited_text(text, name_edit("add", "first", 100))
     assert text == HEADER + "100\tfirst\n102\tisp_b\n103\tisp_c\n104\tisp_a\n"
 
 
-def test_file_lines_go_to_the_file_and_ip_lines_to_ip_batch(tmp_path):
+def test_file_edits_go_to_the_file_and_ip_commands_to_ip_batch(tmp_path):
     module = FakeModule()
     file_runner(tmp_path, module).apply([
-        "rt_tables add 101 isp_a # x", "ip -4 route add default dev wan0 table 101 proto 211",
-        "ip -6 route add default dev wan0 table 101 metric 1024 proto 211", "rt_tables add 102 isp_b # x"])
+        name_edit("add", "isp_a", 101), route_command("-4", "add", "default", "dev", "wan0", "table", "101"),
+        route_command("-6", "add", "default", "dev", "wan0", "table", "101", "metric", "1024"),
+        name_edit("add", "isp_b", 102)])
     assert (tmp_path / "multiwan_pbr.conf").read_text() == HEADER + "101\tisp_a\n102\tisp_b\n"
+    assert oct((tmp_path / "multiwan_pbr.conf").stat().st_mode & 0o777) == oct(0o644)
     assert module.batches == [
-        (["/usr/sbin/ip", "-4", "-batch", "-"], "route add default dev wan0 table 101 proto 211\n"),
-        (["/usr/sbin/ip", "-6", "-batch", "-"], "route add default dev wan0 table 101 metric 1024 proto 211\n")]
+        (["/usr/sbin/ip", "-4", "-batch"], "route add default dev wan0 table 101\n"),
+        (["/usr/sbin/ip", "-6", "-batch"], "route add default dev wan0 table 101 metric 1024\n")]
 
 
 @pytest.mark.parametrize("before", [None, HEADER + "101  isp_a   # typed by hand\n"])
@@ -164,17 +178,12 @@ def test_a_failed_batch_puts_the_file_back_byte_for_byte(tmp_path, before):
     path = tmp_path / "multiwan_pbr.conf"
     if before is not None:
         path.write_text(before)
-    module = FakeModule(batch_results=[(2, "", "Error: Nexthop has invalid gateway.\nCommand failed -:1\n")])
+    module = FakeModule(batch_results=[(2, "", "Error: Nexthop has invalid gateway.\nCommand failed /tmp/b:1\n")])
     with pytest.raises(ApplyFailed) as error:
-        file_runner(tmp_path, module).apply(["rt_tables add 102 isp_b # x",
-                                             "ip -4 route add default via 192.0.2.1 dev wan0 table 102 proto 211"])
+        file_runner(tmp_path, module).apply([
+            name_edit("add", "isp_b", 102),
+            route_command("-4", "add", "default", "via", "192.0.2.1", "dev", "wan0", "table", "102", "proto", "211")])
     assert error.value.command == "ip -4 route add default via 192.0.2.1 dev wan0 table 102 proto 211"
     assert "invalid gateway" in error.value.device_message
     assert (path.read_text() if path.exists() else None) == before
     assert [name for name in os.listdir(str(tmp_path)) if name != "multiwan_pbr.conf"] == []
-
-
-def test_a_garbled_file_line_is_refused(tmp_path):
-    with pytest.raises(ApplyFailed) as error:
-        file_runner(tmp_path, FakeModule()).apply(["rt_tables add isp_a 101 # x"])
-    assert error.value.command == "rt_tables add isp_a 101 # x"

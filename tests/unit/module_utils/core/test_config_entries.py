@@ -14,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.config_entries import InvalidEntry, validated_entries
-from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import InvalidInput, run_resource
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import InvalidInput
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import run_resource
 
 RESOURCE_MODULES = ("pbr_rule", "pbr_table", "ros_routing_rule", "ros_routing_table", "ros_route",
                     "ros_mangle_exclusion")
@@ -108,12 +109,12 @@ def test_entries_validate_exactly_as_ansible_core_would(name, data):
 def test_the_refused_entry_is_named_with_ansible_cores_reason():
     engine = load("pbr_rule").engine
     with pytest.raises(InvalidInput) as error:
-        run_resource(engine, None, {"state": "rendered", "protocol": "211", "config": [
+        run_resource(engine.ENGINE, None, {"state": "rendered", "protocol": "211", "config": [
             {"priority": 1, "table": "5"}, {"priority": 2, "table": "5", "goto": 9}]})
     assert error.value.field == "config[1]"
     assert error.value.reason == "parameters are mutually exclusive: table|goto"
     with pytest.raises(InvalidInput) as error:
-        run_resource(engine, None, {"state": "rendered", "protocol": "211", "config": [{"priority": 1, "tabel": "5"}]})
+        run_resource(engine.ENGINE, None, {"state": "rendered", "protocol": "211", "config": [{"priority": 1, "tabel": "5"}]})
     assert error.value.field == "config[0]"
     assert error.value.reason.startswith("unsupported parameters: tabel. Supported parameters include: action,")
 
@@ -139,6 +140,6 @@ class UnreadableDevice(object):
 def test_a_refused_entry_fails_before_the_device_is_read(state):
     engine = load("pbr_rule").engine
     with pytest.raises(InvalidInput) as error:
-        run_resource(engine, UnreadableDevice(), {"state": state, "protocol": "211", "config": [
+        run_resource(engine.ENGINE, UnreadableDevice(), {"state": state, "protocol": "211", "config": [
             {"priority": 1, "table": "5", "goto": 9}]})
     assert error.value.field == "config[0]"

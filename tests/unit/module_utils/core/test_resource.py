@@ -10,8 +10,11 @@ import pytest
 from hypothesis import given, strategies as st
 
 from ansible_collections.multiwan.pbr.plugins.module_utils.core import resource
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.commands import ScriptLine
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.engine import Engine
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import ApplyFailed, InvalidInput
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import (
-    ADD, DELETE, REPLACE, ApplyFailed, InvalidInput, Op, plan, run_resource, simulate)
+    ADD, DELETE, REPLACE, Op, plan, run_resource, simulate)
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,7 @@ class ToyEngine:
 
     @staticmethod
     def render(ops, params):
-        return ["%s %s %s" % (op.verb, op.record.name, op.record.value) for op in ops]
+        return [ScriptLine("%s %s %s" % (op.verb, op.record.name, op.record.value)) for op in ops]
 
     @staticmethod
     def render_state(records, params):
@@ -59,6 +62,12 @@ class ToyEngine:
         return record.name
 
 
+TOY_ENGINE = Engine(
+    name="toy", config_spec=None, normalise=ToyEngine.normalise, parse=ToyEngine.parse, merge=ToyEngine.merge,
+    render=ToyEngine.render, render_state=ToyEngine.render_state, to_config=ToyEngine.to_config,
+    sort_key=ToyEngine.sort_key)
+
+
 class ToyRunner:
     """A device of Items; `fail_on` makes one command fail after the earlier ones took effect."""
 
@@ -70,8 +79,8 @@ class ToyRunner:
     def dump(self):
         return [dict(row) for row in self.rows]
 
-    def apply(self, lines):
-        for line in lines:
+    def apply(self, commands):
+        for line in (command.text for command in commands):
             if line == self.fail_on:
                 raise ApplyFailed(line, "refused by the toy device")
             self.applied.append(line)
@@ -138,18 +147,18 @@ def test_move_and_positioned_add_follow_the_position_key():
 
 
 def test_rendered_needs_no_device():
-    result = run_resource(ToyEngine, None, params("rendered", [{"name": "a", "value": "1"}]))
+    result = run_resource(TOY_ENGINE, None, params("rendered", [{"name": "a", "value": "1"}]))
     assert result == {"changed": False, "rendered": ["add a 1"]}
 
 
 def test_gathered_returns_owned_records_in_config_shape():
     runner = ToyRunner([{"name": "a", "value": "1"}, {"name": "x", "value": "2", "owned": False}])
-    assert run_resource(ToyEngine, runner, params("gathered"))["gathered"] == [{"name": "a", "value": "1"}]
+    assert run_resource(TOY_ENGINE, runner, params("gathered"))["gathered"] == [{"name": "a", "value": "1"}]
 
 
 def test_check_mode_reports_the_plan_and_applies_nothing():
     runner = ToyRunner([{"name": "a", "value": "1"}, {"name": "x", "value": "2", "owned": False}])
-    result = run_resource(ToyEngine, runner, params("overridden", [{"name": "b", "value": "2"}]),
+    result = run_resource(TOY_ENGINE, runner, params("overridden", [{"name": "b", "value": "2"}]),
                           check_mode=True, diff_mode=True)
     assert result["changed"] and runner.applied == []
     assert result["commands"] == ["add b 2", "delete a 1"]
@@ -159,15 +168,15 @@ def test_check_mode_reports_the_plan_and_applies_nothing():
 
 def test_apply_reads_back_and_a_second_run_changes_nothing():
     runner = ToyRunner([])
-    first = run_resource(ToyEngine, runner, params("merged", [{"name": "a", "value": "1"}]))
+    first = run_resource(TOY_ENGINE, runner, params("merged", [{"name": "a", "value": "1"}]))
     assert first["changed"] and first["warnings"] == []
-    assert run_resource(ToyEngine, runner, params("merged", [{"name": "a", "value": "1"}]))["changed"] is False
+    assert run_resource(TOY_ENGINE, runner, params("merged", [{"name": "a", "value": "1"}]))["changed"] is False
 
 
 def test_a_failure_mid_apply_restores_the_owned_records():
     runner = ToyRunner([{"name": "a", "value": "1"}], fail_on="add c 3")
     with pytest.raises(ApplyFailed) as failure:
-        run_resource(ToyEngine, runner, params("overridden", [{"name": "b", "value": "2"}, {"name": "c", "value": "3"}]))
+        run_resource(TOY_ENGINE, runner, params("overridden", [{"name": "b", "value": "2"}, {"name": "c", "value": "3"}]))
     assert failure.value.command == "add c 3" and failure.value.rollback_error is None
     assert runner.rows == [{"name": "a", "value": "1"}]
 
@@ -175,14 +184,14 @@ def test_a_failure_mid_apply_restores_the_owned_records():
 def test_bad_input_fails_before_anything_is_applied():
     runner = ToyRunner([])
     with pytest.raises(InvalidInput) as error:
-        run_resource(ToyEngine, runner, params("merged", [{"name": "not a name"}]))
+        run_resource(TOY_ENGINE, runner, params("merged", [{"name": "not a name"}]))
     assert error.value.field == "name" and error.value.value == "not a name"
     assert runner.applied == []
 
 
 def test_duplicate_keys_in_config_are_refused():
     with pytest.raises(InvalidInput, match="more than once"):
-        run_resource(ToyEngine, None, params("rendered", [{"name": "a"}, {"name": "a"}]))
+        run_resource(TOY_ENGINE, None, params("rendered", [{"name": "a"}, {"name": "a"}]))
 
 
 @given(wanted=item_lists, owned_current=item_lists, foreign=foreign_items, state=st.sampled_from(CHANGING_STATES))
@@ -207,22 +216,22 @@ def test_simulate_refuses_an_op_on_a_record_it_does_not_hold():
 
 def test_after_comes_only_with_a_change_and_before_always():
     runner = ToyRunner([{"name": "a", "value": "1"}])
-    unchanged = run_resource(ToyEngine, runner, params("merged", [{"name": "a", "value": "1"}]))
+    unchanged = run_resource(TOY_ENGINE, runner, params("merged", [{"name": "a", "value": "1"}]))
     assert unchanged == {"changed": False, "commands": [], "before": [{"name": "a", "value": "1"}]}
-    changed = run_resource(ToyEngine, runner, params("merged", [{"name": "a", "value": "2"}]))
+    changed = run_resource(TOY_ENGINE, runner, params("merged", [{"name": "a", "value": "2"}]))
     assert changed["before"] == [{"name": "a", "value": "1"}] and changed["after"] == [{"name": "a", "value": "2"}]
 
 
 class RewritingRunner(ToyRunner):
     """A device that stores every value it is given as something else: the read-back must say so."""
 
-    def apply(self, lines):
-        super(RewritingRunner, self).apply(lines)
+    def apply(self, commands):
+        super(RewritingRunner, self).apply(commands)
         self.rows = [dict(row, value="rewritten") for row in self.rows]
 
 
 def test_a_read_back_that_differs_from_the_prediction_warns_and_shows_the_device():
-    result = run_resource(ToyEngine, RewritingRunner([]), params("merged", [{"name": "a", "value": "1"}]))
+    result = run_resource(TOY_ENGINE, RewritingRunner([]), params("merged", [{"name": "a", "value": "1"}]))
     assert result["after"] == [{"name": "a", "value": "rewritten"}]
     assert len(result["warnings"]) == 1 and "normalisation bug" in result["warnings"][0]
 
@@ -237,6 +246,6 @@ def test_a_runner_that_confirms_each_write_is_read_once():
             return super().dump()
 
     runner = CountingRunner([])
-    result = run_resource(ToyEngine, runner, params("merged", [{"name": "a", "value": "1"}]))
+    result = run_resource(TOY_ENGINE, runner, params("merged", [{"name": "a", "value": "1"}]))
     assert runner.dumps == 1 and runner.applied == ["add a 1"]
     assert result["after"] == [{"name": "a", "value": "1"}]

@@ -6,10 +6,12 @@ import os
 import pytest
 from hypothesis import given, settings as hypothesis_settings
 
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.commands import ScriptLine, texts
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux import nft_connmark as engine
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux.nft import Nft
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import ApplyFailed, InvalidInput
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import (
-    ADD, DELETE, REPLACE, ApplyFailed, InvalidInput, Op, plan, run_resource, simulate)
+    ADD, DELETE, REPLACE, Op, plan, run_resource, simulate)
 from unit.strategies_nft_connmark import GARBAGE, settings
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), "fixtures", "nft")
@@ -96,7 +98,7 @@ def test_no_table_in_the_dump_is_no_record():
 
 
 def test_rendered_script_replaces_the_table_in_one_transaction():
-    lines = engine.render([Op(ADD, engine.normalise(ONE_WAN))], {})
+    lines = texts(engine.render([Op(ADD, engine.normalise(ONE_WAN))], {}))
     assert lines == [
         "add table inet pbr_single",
         "delete table inet pbr_single",
@@ -120,7 +122,7 @@ def test_rendered_script_replaces_the_table_in_one_transaction():
 
 def test_delete_adds_first_so_a_vanished_table_is_no_error():
     record = engine.normalise(ONE_WAN)
-    assert engine.render([Op(DELETE, record)], {}) == ["add table inet pbr_single", "delete table inet pbr_single"]
+    assert texts(engine.render([Op(DELETE, record)], {})) == ["add table inet pbr_single", "delete table inet pbr_single"]
 
 
 def test_diff_text_is_the_table_as_nft_lists_it():
@@ -286,7 +288,7 @@ class FakeRunner(object):
         return self.dumps[-1]
 
     def apply(self, lines):
-        self.applied.append(lines)
+        self.applied.append([command.text for command in lines])
 
 
 def contract_params(state="present"):
@@ -295,14 +297,14 @@ def contract_params(state="present"):
 
 def test_second_run_against_the_recorded_table_changes_nothing():
     runner = FakeRunner(load("two_wans_exclusions_masquerade.json"))
-    result = run_resource(engine, runner, contract_params(), check_mode=False, diff_mode=True)
+    result = run_resource(engine.ENGINE, runner, contract_params(), check_mode=False, diff_mode=True)
     assert result["changed"] is False and result["commands"] == [] and runner.applied == []
     assert result["diff"]["before"] == result["diff"]["after"]
 
 
 def test_check_mode_reports_but_applies_nothing():
     runner = FakeRunner({"nftables": []})
-    result = run_resource(engine, runner, contract_params(), check_mode=True, diff_mode=True)
+    result = run_resource(engine.ENGINE, runner, contract_params(), check_mode=True, diff_mode=True)
     assert result["changed"] and runner.applied == []
     assert result["before"] == [] and result["after"][0]["mask"] == "0xff00"
     assert result["diff"]["before"] == "" and result["diff"]["after"].startswith("table inet multiwan_pbr {")
@@ -312,18 +314,18 @@ def test_check_mode_reports_but_applies_nothing():
 
 def test_absent_deletes_only_the_owned_table():
     runner = FakeRunner(load("hand_edited.json"))
-    result = run_resource(engine, runner, params(state="absent"), check_mode=True)
+    result = run_resource(engine.ENGINE, runner, params(state="absent"), check_mode=True)
     assert result["commands"] == ["add table inet multiwan_pbr", "delete table inet multiwan_pbr"]
     assert result["after"] == []
 
 
 def test_rendered_needs_no_runner():
-    result = run_resource(engine, None, contract_params("rendered"))
-    assert result["rendered"] == engine.render([Op(ADD, engine.normalise(CONTRACT))], {})
+    result = run_resource(engine.ENGINE, None, contract_params("rendered"))
+    assert result["rendered"] == texts(engine.render([Op(ADD, engine.normalise(CONTRACT))], {}))
 
 
 def test_gathered_returns_the_settings():
-    result = run_resource(engine, FakeRunner(load("one_wan_plain.json")), params(state="gathered", table="pbr_single"))
+    result = run_resource(engine.ENGINE, FakeRunner(load("one_wan_plain.json")), params(state="gathered", table="pbr_single"))
     assert result == {"changed": False, "gathered": [engine.normalise(ONE_WAN).config]}
 
 
@@ -346,20 +348,20 @@ class FakeModule(object):
 
 def test_runner_treats_a_missing_table_as_an_empty_dump():
     module = FakeModule([(0, json.dumps(load("foreign_tables.json")), "")])
-    assert Nft(module, "inet", "multiwan_pbr", lock=False).dump() == {"nftables": []}
+    assert Nft(module, "inet", "multiwan_pbr", writes=False).dump() == {"nftables": []}
     assert module.calls == [(["/usr/sbin/nft", "-j", "list", "tables", "inet"], None)]
 
 
 def test_runner_lists_only_its_own_table():
     listing = load("one_wan_plain.json")
     module = FakeModule([(0, json.dumps(load("foreign_tables.json")), ""), (0, json.dumps(listing), "")])
-    assert Nft(module, "inet", "pbr_single", lock=False).dump() == listing
+    assert Nft(module, "inet", "pbr_single", writes=False).dump() == listing
     assert module.calls[1][0] == ["/usr/sbin/nft", "-j", "list", "table", "inet", "pbr_single"]
 
 
 def test_runner_checks_then_applies_one_script():
     module = FakeModule([(0, "", ""), (0, "", "")])
-    Nft(module, "inet", "t", lock=False).apply(["add table inet t", "delete table inet t"])
+    Nft(module, "inet", "t", writes=False).apply([ScriptLine("add table inet t"), ScriptLine("delete table inet t")])
     script = "add table inet t\ndelete table inet t\n"
     assert module.calls == [(["/usr/sbin/nft", "-c", "-f", "-"], script), (["/usr/sbin/nft", "-f", "-"], script)]
 
@@ -371,6 +373,6 @@ def test_runner_names_the_refused_line_and_applies_nothing():
     module = FakeModule([(1, "", stderr)])
     lines = ["add chain inet t c", "add rule inet t c meta mark set meta mark & 0xff00 | ct mark & 0xff"]
     with pytest.raises(ApplyFailed) as raised:
-        Nft(module, "inet", "t", lock=False).apply(lines)
+        Nft(module, "inet", "t", writes=False).apply([ScriptLine(line) for line in lines])
     assert raised.value.command == lines[1] and "must be constant" in raised.value.device_message
     assert len(module.calls) == 1          # ``nft -c`` refused it: ``nft -f`` never ran

@@ -7,9 +7,10 @@ from dataclasses import replace
 import pytest
 from hypothesis import example, given, settings, strategies as st
 
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.commands import texts
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux import pbr_rule as engine
-from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import (
-    ADD, DELETE, REPLACE, InvalidInput, Op, plan, simulate)
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import InvalidInput
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import ADD, DELETE, REPLACE, Op, plan, simulate
 from unit.strategies_rules import PARAMS, garbage_text, invalid_text, rule_configs, rule_lists
 
 # Lists of rules cost ~30 ms an example to draw; 60 keeps the file within its time budget.
@@ -168,7 +169,7 @@ def test_offline_rendering_keeps_table_names():
     offline = engine.normalise({"priority": 1, "table": "isp_a"}, PARAMS, None)
     assert offline.table == "isp_a"
     assert engine.normalise({"priority": 1, "table": "main"}, PARAMS, None).table == 254
-    assert engine.render([Op(ADD, offline)], PARAMS) == ["ip -4 rule add priority 1 lookup isp_a protocol 211"]
+    assert texts(engine.render([Op(ADD, offline)], PARAMS)) == ["ip -4 rule add priority 1 lookup isp_a protocol 211"]
 
 
 FIELDS = ("from", "to", "tos", "fwmark", "fwmask", "iif", "oif", "ipproto", "sport", "dport", "uidrange", "table",
@@ -204,7 +205,7 @@ def test_invalid_text_is_refused_naming_field_and_value(field, text):
 
 
 def test_every_selector_renders_as_ip_takes_it():
-    lines = engine.render([Op(ADD, r) for r in CURRENT if r.owned and r.family == "ipv4"], PARAMS)
+    lines = texts(engine.render([Op(ADD, r) for r in CURRENT if r.owned and r.family == "ipv4"], PARAMS))
     assert lines[:3] == [
         "ip -4 rule add priority 1000 fwmark 0x100/0xff00 lookup isp_a protocol 211",
         "ip -4 rule add priority 1001 from 192.0.2.0/24 to 198.51.100.0/24 tos 0x10 lookup main protocol 211",
@@ -226,7 +227,7 @@ def test_replace_adds_the_new_rule_before_deleting_the_old_one():
     new = rule(priority=1000, family="ipv6", fwmark="0x200", fwmask="0xff00", table="isp_b")
     gone = by_key(CURRENT, "ipv4", 1012)
     ops = [Op(REPLACE, new, old=old), Op(DELETE, gone), Op(ADD, rule(priority=7, table=5))]
-    assert engine.render(ops, PARAMS) == [
+    assert texts(engine.render(ops, PARAMS)) == [
         "ip -4 rule add priority 7 lookup 5 protocol 211",
         "ip -6 rule add priority 1000 fwmark 0x200/0xff00 lookup isp_b protocol 211",
         "ip -4 rule del priority 1012 nop protocol 211",
@@ -296,7 +297,7 @@ def test_merged_never_deletes(wanted, current):
     ops = plan(wanted, current, "merged", engine.merge)
     assert all(op.verb != DELETE for op in ops)
     assert set(r.key for r in current if r.owned) <= set(r.key for r in simulate(current, ops) if r.owned)
-    assert not [line for line in engine.render(ops, PARAMS) if " rule del " in line and
+    assert not [line for line in texts(engine.render(ops, PARAMS)) if " rule del " in line and
                 not any(op.verb == REPLACE for op in ops)]
 
 
@@ -312,7 +313,7 @@ def test_gathered_fed_back_as_config_plans_nothing(current):
 @LISTS
 @given(records=rule_lists(FACTS, owned=True))
 def test_rendered_lines_carry_the_tag_and_one_family_option(records):
-    for line in engine.render([Op(ADD, r) for r in records], PARAMS):
+    for line in texts(engine.render([Op(ADD, r) for r in records], PARAMS)):
         words = line.split()
         assert words[:4] in (["ip", "-4", "rule", "add"], ["ip", "-6", "rule", "add"])
         assert words[-2:] == ["protocol", "211"]
@@ -330,8 +331,8 @@ def test_deleted_needs_only_the_identity():
     wanted = [engine.normalise({"priority": 1012}, deleting, FACTS),
               engine.normalise({"priority": 1013, "family": "ipv6"}, deleting, FACTS)]
     ops = plan(wanted, CURRENT, "deleted", engine.merge)
-    assert engine.render(ops, PARAMS) == ["ip -4 rule del priority 1012 nop protocol 211",
-                                          "ip -6 rule del priority 1013 blackhole protocol 211"]
+    assert texts(engine.render(ops, PARAMS)) == ["ip -4 rule del priority 1012 nop protocol 211",
+                                                 "ip -6 rule del priority 1013 blackhole protocol 211"]
 
 
 def test_an_interrupted_replace_is_undone_from_what_the_kernel_shows():
@@ -342,5 +343,5 @@ def test_an_interrupted_replace_is_undone_from_what_the_kernel_shows():
     current = engine.parse(dump, PARAMS, FACTS)
     assert [r.duplicate for r in current] == [0, 1] and current[0] == old
     ops = plan([old], current, "overridden", engine.merge)
-    assert engine.render(ops, PARAMS) == ["ip -4 rule del priority 1000 fwmark 0x200 lookup 5 protocol 211"]
+    assert texts(engine.render(ops, PARAMS)) == ["ip -4 rule del priority 1000 fwmark 0x200 lookup 5 protocol 211"]
     assert simulate(current, ops) == [old] and new.key == old.key

@@ -7,10 +7,12 @@ from dataclasses import replace
 import pytest
 from hypothesis import example, given, settings, strategies as st
 
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.commands import texts
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux import pbr_table as engine
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux.pbr_table import Nexthop, Route, TableName
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import InvalidInput
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import (
-    ADD, DELETE, REPLACE, InvalidInput, Op, converge_ops, simulate)
+    ADD, DELETE, REPLACE, Op, converge_ops, simulate)
 from unit.strategies_routes import (
     DEBIAN_RT_TABLES, USER_TABLES, facts_of, host_states, own_pairs_of, params, records_of, table_configs)
 
@@ -43,7 +45,7 @@ def routes(records, **match):
 
 
 def converge(wanted, current, state, config=None):
-    return converge_ops(engine, wanted, current, state, params(state, config))
+    return converge_ops(engine.ENGINE, wanted, current, state, params(state, config))
 
 
 def normalised(entry, state="merged", own_pairs=(("isp_a", 101), ("isp_b", 102))):
@@ -255,7 +257,7 @@ def test_garbage_text_is_refused_by_name_or_renders_one_safe_line(field, value):
         else:
             assert (error.field, error.value) == ("routes." + field, value)
         return
-    line, = engine.render([Op(ADD, records[-1])], params("merged"))
+    line, = texts(engine.render([Op(ADD, records[-1])], params("merged")))
     assert "\n" not in line and line.endswith(" proto 211")
 
 
@@ -281,7 +283,7 @@ def test_render_exact_lines():
     on_link = Route("ipv4", 102, "192.0.2.0/24", 20, dev="wan1", src="192.0.2.1", scope="link", onlink=False)
     ops = [Op(ADD, isp_a), Op(ADD, default4), Op(REPLACE, multipath, old=multipath), Op(ADD, on_link),
            Op(REPLACE, TableName("isp_a", 111), old=isp_a), Op(DELETE, throw6), Op(DELETE, default4), Op(DELETE, isp_a)]
-    assert engine.render(ops, params("merged")) == [
+    assert texts(engine.render(ops, params("merged"))) == [
         "rt_tables add 101 isp_a # %s" % TABLES_FILE,
         "ip -4 route add default via 198.51.100.1 dev wan0 table 101 proto 211",
         "ip -4 route replace default table 254 proto 211 "
@@ -297,7 +299,7 @@ def test_render_exact_lines():
 def test_render_scope_only_when_not_what_ip_would_pick():
     host = Route("ipv4", 102, "100.64.0.0/10", 0, dev="wan0", scope="host")
     via_link = Route("ipv4", 102, "10.0.0.0/8", 0, via="198.51.100.1", dev="wan0", scope="link")
-    assert engine.render([Op(ADD, host), Op(ADD, via_link)], params("merged")) == [
+    assert texts(engine.render([Op(ADD, host), Op(ADD, via_link)], params("merged"))) == [
         "ip -4 route add 100.64.0.0/10 dev wan0 scope host table 102 proto 211",
         "ip -4 route add 10.0.0.0/8 via 198.51.100.1 dev wan0 scope link table 102 proto 211"]
 
@@ -315,7 +317,7 @@ def test_rendered_needs_no_facts():
     wanted = []
     for entry in config:
         wanted.extend(engine.normalise(entry, params("rendered"), None))
-    assert engine.render([Op(ADD, record) for record in wanted], params("rendered")) == [
+    assert texts(engine.render([Op(ADD, record) for record in wanted], params("rendered"))) == [
         "rt_tables add 101 isp_a # %s" % TABLES_FILE,
         "ip -4 route add default via 198.51.100.1 dev wan0 table 101 proto 211",
         "ip -6 route add blackhole 2001:db8::/32 table 254 metric 1024 proto 211"]
@@ -402,7 +404,7 @@ def test_plan_then_simulate_then_plan_is_empty_and_foreign_routes_survive(host, 
     assert converge(wanted, after, state, entries) == []
     assert foreign(after) == foreign(current)
     assert set(wanted) <= set(owned(after))
-    lines = engine.render(ops, params(state))
+    lines = texts(engine.render(ops, params(state)))
     assert len(lines) == len(ops) and not any("\n" in line for line in lines)
     assert all(line.startswith(("ip -4 route ", "ip -6 route ", "rt_tables ")) for line in lines)
     if state == "merged":

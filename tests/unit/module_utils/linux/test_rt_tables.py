@@ -3,7 +3,7 @@
 import pytest
 from hypothesis import given, strategies as st
 
-from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import InvalidInput
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import InvalidInput
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux.rt_tables import (
     parse_rt_protos, parse_rt_tables, table_names)
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import InvalidInput
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import InvalidInput
 from ansible_collections.multiwan.pbr.plugins.module_utils.routeros.layout import layout
 
 WANS = [{"name": "fiber", "gateway": "192.0.2.1"},

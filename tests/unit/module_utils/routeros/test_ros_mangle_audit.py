@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from ansible_collections.multiwan.pbr.plugins.module_utils.routeros import ros_mangle_audit as audit
-from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import InvalidInput
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import InvalidInput
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), "fixtures", "routeros")
 MANGLE, RULES, TABLES, ROUTES = audit.PATHS

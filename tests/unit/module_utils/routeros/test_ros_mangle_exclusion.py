@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, strategies as st
 
 from ansible_collections.multiwan.pbr.plugins.module_utils.routeros import ros_mangle_exclusion as engine
-from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import (
-    InvalidInput, converge_ops, run_resource, simulate)
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import InvalidInput
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import converge_ops, run_resource, simulate
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), "fixtures", "routeros")
 PARAMS = {"state": "merged", "encoding": "ASCII"}
@@ -34,7 +34,7 @@ class FakeRunner(object):
         return {engine.PATH: self.rows}
 
     def apply(self, lines):
-        self.applied.extend(lines)
+        self.applied.extend(command.text for command in lines)
 
 
 def params(**overrides):
@@ -56,7 +56,7 @@ def run(config, state="overridden", rows=None, **options):
 def run_with_runner(config, state="overridden", rows=None, **options):
     """``(result, runner)``: the runner records what the plan applied."""
     runner = FakeRunner(ROWS if rows is None else rows)
-    result = run_resource(engine, runner, params(state=state, config=config), **options)
+    result = run_resource(engine.ENGINE, runner, params(state=state, config=config), **options)
     return result, runner
 
 
@@ -139,7 +139,7 @@ def test_deleted_removes_only_owned_rules():
 
 
 def test_rendered_lines_can_be_pasted():
-    result = run_resource(engine, None, params(state="rendered", config=[
+    result = run_resource(engine.ENGINE, None, params(state="rendered", config=[
         {"name": "wg1", "out_interface": "wg1", "action": "accept", "comment": "tunnel to the office"}]))
     assert result["rendered"] == [
         '/ip firewall mangle add chain=output out-interface=wg1 comment="multiwan.pbr:wg1 tunnel to the office"']
@@ -163,11 +163,11 @@ def test_bad_input_is_refused_naming_the_field(item, field):
        st.sampled_from(["merged", "replaced", "overridden"]))
 def test_any_order_converges_before_the_marking_rule_and_replans_nothing(config, state):
     wanted_rules = wanted(config, state=state)
-    ops = converge_ops(engine, wanted_rules, current(), state, params(state=state))
+    ops = converge_ops(engine.ENGINE, wanted_rules, current(), state, params(state=state))
     after = simulate(current(), ops)
     keys = [rule.key for rule in after]
     block = [rule.key for rule in wanted_rules]
     assert keys[keys.index(block[0]):keys.index(block[0]) + len(block)] == block
     assert keys.index(block[-1]) + 1 == keys.index("*5")
     assert [rule.key for rule in after if not rule.owned] == [rule.key for rule in current() if not rule.owned]
-    assert converge_ops(engine, wanted_rules, after, state, params(state=state)) == []
+    assert converge_ops(engine.ENGINE, wanted_rules, after, state, params(state=state)) == []

@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 
 from ansible_collections.multiwan.pbr.plugins.module_utils.routeros import ros_route as engine
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import InvalidInput
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import (
-    DELETE, InvalidInput, converge_ops, run_resource, simulate)
+    DELETE, converge_ops, run_resource, simulate)
 from ansible_collections.multiwan.pbr.plugins.module_utils.routeros.records import UNPRINTED
 from unit.strategies_routeros import PARAMS, route_configs
 
@@ -34,12 +35,12 @@ class FakeRunner(object):
         return {engine.PATH: self.rows}
 
     def apply(self, lines):
-        self.applied.extend(lines)
+        self.applied.extend(command.text for command in lines)
 
 
 def run(state, config=None, check_mode=False):
     runner = FakeRunner(FIXTURE_ROWS)
-    return run_resource(engine, runner, params(state=state, config=config), check_mode, True), runner
+    return run_resource(engine.ENGINE, runner, params(state=state, config=config), check_mode, True), runner
 
 
 def normalise(item, state="replaced"):
@@ -104,7 +105,7 @@ def test_overridden_removes_owned_routes_and_keeps_the_rest():
 
 
 def test_rendered_lines():
-    result = run_resource(engine, None, params(state="rendered", config=[
+    result = run_resource(engine.ENGINE, None, params(state="rendered", config=[
         {"name": "wan2-default", "gateway": "203.0.113.1", "routing_table": "wan2", "check_gateway": "ping"},
         {"name": "rfc1918", "dst_address": "10.0.0.0/8", "blackhole": True, "comment": "no leaks"}]))
     assert result["rendered"] == [
@@ -134,9 +135,9 @@ def test_plans_converge_and_spare_foreign_routes(config, existing):
     current = engine.parse({engine.PATH: FIXTURE_ROWS}, params(), None)
     for state in ("merged", "replaced", "overridden"):
         wanted = [normalise(item) for item in config]
-        ops = converge_ops(engine, wanted, current, state, params(state=state))
+        ops = converge_ops(engine.ENGINE, wanted, current, state, params(state=state))
         after = simulate(current, ops)
-        assert converge_ops(engine, wanted, after, state, params(state=state)) == []
+        assert converge_ops(engine.ENGINE, wanted, after, state, params(state=state)) == []
         assert [route.key for route in after if not route.owned] == ["*80000001"]
         assert state != "merged" or not any(op.verb == DELETE for op in ops)
 

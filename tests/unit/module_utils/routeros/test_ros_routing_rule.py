@@ -6,9 +6,11 @@ import os
 import pytest
 from hypothesis import example, given, settings, strategies as st
 
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.commands import texts
 from ansible_collections.multiwan.pbr.plugins.module_utils.routeros import ros_routing_rule as engine
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import InvalidInput
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import (
-    ADD, DELETE, MOVE, InvalidInput, Op, converge_ops, run_resource, simulate)
+    ADD, DELETE, MOVE, Op, converge_ops, run_resource, simulate)
 from ansible_collections.multiwan.pbr.plugins.module_utils.routeros.records import api_sentences
 from unit.strategies_routeros import PARAMS, placements, rule_configs, rule_rows
 
@@ -47,7 +49,7 @@ class FakeRunner(object):
         return dump_of(self.rows)
 
     def apply(self, lines):
-        self.applied.extend(lines)
+        self.applied.extend(command.text for command in lines)
 
 
 FIXTURE_ROWS = load_rows("ros7_routing_rule_print.json")
@@ -85,13 +87,13 @@ def test_parse_accepts_values_cast_by_librouteros():
 
 
 def test_parsed_state_reads_a_saved_print():
-    result = run_resource(engine, None, params(state="parsed", running_config=json.dumps(FIXTURE_ROWS)))
+    result = run_resource(engine.ENGINE, None, params(state="parsed", running_config=json.dumps(FIXTURE_ROWS)))
     assert [entry["name"] for entry in result["parsed"]] == ["dns-via-wan2", "lan-wan1"]
 
 
 def test_parsed_state_refuses_text_that_is_no_print():
     with pytest.raises(InvalidInput) as error:
-        run_resource(engine, None, params(state="parsed", running_config="/routing rule add"))
+        run_resource(engine.ENGINE, None, params(state="parsed", running_config="/routing rule add"))
     assert error.value.field == "running_config"
 
 
@@ -102,7 +104,7 @@ def test_rendered_lines_can_be_pasted():
     config = [{"name": "dns-via-wan2", "dst_address": "198.51.100.53", "table": "wan2",
                "comment": "resolvers of ISP 2"},
               {"name": "block", "src_address": "10.0.0.7/8", "action": "unreachable", "disabled": True}]
-    result = run_resource(engine, None, params(state="rendered", config=config))
+    result = run_resource(engine.ENGINE, None, params(state="rendered", config=config))
     assert result["rendered"] == [
         '/routing rule add dst-address=198.51.100.53/32 table=wan2 comment="multiwan.pbr:dns-via-wan2 resolvers of ISP 2"',
         "/routing rule add src-address=10.0.0.0/8 action=unreachable disabled=yes comment=multiwan.pbr:block",
@@ -110,7 +112,7 @@ def test_rendered_lines_can_be_pasted():
 
 
 def test_a_changed_rule_is_set_in_place_and_cleared_fields_are_unset():
-    result = run_resource(engine, FakeRunner(FIXTURE_ROWS), params(state="replaced", config=[
+    result = run_resource(engine.ENGINE, FakeRunner(FIXTURE_ROWS), params(state="replaced", config=[
         {"name": "lan-wan1", "src_address": "192.168.88.0/24", "table": "wan2", "comment": "now wan2"}]),
         check_mode=True)
     assert result["commands"] == [
@@ -123,12 +125,12 @@ def test_a_changed_rule_is_set_in_place_and_cleared_fields_are_unset():
 
 def test_deleted_removes_only_owned_rules_by_id():
     runner = FakeRunner(FIXTURE_ROWS)
-    result = run_resource(engine, runner, params(state="deleted", config=[]))
+    result = run_resource(engine.ENGINE, runner, params(state="deleted", config=[]))
     assert runner.applied == result["commands"] == ["/routing rule remove *2", "/routing rule remove *3"]
 
 
 def test_diff_shows_add_lines_in_device_order():
-    result = run_resource(engine, FakeRunner(FIXTURE_ROWS), params(state="merged", config=[
+    result = run_resource(engine.ENGINE, FakeRunner(FIXTURE_ROWS), params(state="merged", config=[
         {"name": "new", "dst_address": "192.0.2.0/24", "table": "wan1"}]), check_mode=True, diff_mode=True)
     after = result["diff"]["after"].splitlines()
     assert after[0] == '/routing rule add dst-address=10.8.0.0/16 table=vpn comment="office VPN"'
@@ -138,7 +140,7 @@ def test_diff_shows_add_lines_in_device_order():
 
 def test_quoting_survives_the_way_back_to_api_words():
     rule = wanted_rules([{"name": "q", "comment": 'say "hi" for $5? \\ tab\there'}])[0]
-    line = engine.render([Op(ADD, rule)], params())[0]
+    line = texts(engine.render([Op(ADD, rule)], params()))[0]
     ((command, words, target),) = api_sentences(line)
     assert command == "/routing/rule/add" and target is None
     assert dict(words)["comment"] == 'multiwan.pbr:q say "hi" for $5? \\ tab\there'
@@ -150,7 +152,7 @@ def test_quoting_survives_the_way_back_to_api_words():
 def plan_for(config, placement, rows=FIXTURE_ROWS, state="merged"):
     run_params = params(state=state, config=config, placement=placement)
     current = current_rules(rows)
-    return converge_ops(engine, wanted_rules(config, state=state), current, state, run_params), current
+    return converge_ops(engine.ENGINE, wanted_rules(config, state=state), current, state, run_params), current
 
 
 def test_top_puts_the_block_before_every_rule_in_config_order():
@@ -158,7 +160,7 @@ def test_top_puts_the_block_before_every_rule_in_config_order():
     ops, current = plan_for(config, {"position": "top"})
     after = simulate(current, ops)
     assert [rule.key for rule in after] == ["lan-wan1", "new", "dns-via-wan2", "*1", "*4", "*5"]
-    assert engine.render(ops, params()) == [
+    assert texts(engine.render(ops, params())) == [
         "/routing rule add dst-address=192.0.2.0/24 comment=multiwan.pbr:new",
         "/routing rule move *2 destination=*1",
         "/routing rule move [find comment=multiwan.pbr:new] destination=*2",
@@ -175,7 +177,7 @@ def test_bottom_moves_to_the_end_only_what_is_out_of_place():
 def test_before_an_anchor_named_by_comment_or_by_id():
     for anchor in ("office VPN", "*1"):
         ops, current = plan_for([{"name": "dns-via-wan2"}], {"position": "before", "anchor": anchor})
-        assert engine.render(ops, params()) == ["/routing rule move *2 destination=*1"]
+        assert texts(engine.render(ops, params())) == ["/routing rule move *2 destination=*1"]
 
 
 def test_an_anchor_must_match_exactly_one_unmanaged_rule():
@@ -213,9 +215,9 @@ def test_one_plan_converges_and_spares_foreign_rules_and_their_order(config, row
     run_params = params(state=state, placement=placement)
     current = current_rules(rows)
     wanted = wanted_rules(config, state=state)
-    ops = converge_ops(engine, wanted, current, state, run_params)
+    ops = converge_ops(engine.ENGINE, wanted, current, state, run_params)
     after = simulate(current, ops)
-    assert converge_ops(engine, wanted, after, state, run_params) == []
+    assert converge_ops(engine.ENGINE, wanted, after, state, run_params) == []
     assert _keys(after, owned=False) == _keys(current, owned=False)
     owned_after = _keys(after, owned=True)
     block = [rule.key for rule in wanted]
@@ -238,8 +240,8 @@ def test_to_config_round_trips_through_normalise(config):
 @settings(max_examples=50)
 @given(rows=rule_rows())
 def test_gathered_fed_back_as_config_plans_nothing(rows):
-    gathered = run_resource(engine, FakeRunner(rows), params(state="gathered"))["gathered"]
-    result = run_resource(engine, FakeRunner(rows), params(state="replaced", config=gathered), check_mode=True)
+    gathered = run_resource(engine.ENGINE, FakeRunner(rows), params(state="gathered"))["gathered"]
+    result = run_resource(engine.ENGINE, FakeRunner(rows), params(state="replaced", config=gathered), check_mode=True)
     # Content is already right; only the placement (bottom by default) may still move the block.
     assert all(" move " in line for line in result["commands"])
 
@@ -277,4 +279,4 @@ def test_a_copy_of_an_owned_rule_is_left_alone():
     assert [rule.key for rule in rules if rule.owned] == ["dns-via-wan2", "lan-wan1"]
     assert rules[-1].comment == "multiwan.pbr:dns-via-wan2 resolvers of ISP 2" and not rules[-1].owned
     ops, _current = plan_for([], None, rows=FIXTURE_ROWS + [copy], state="overridden")
-    assert engine.render(ops, params()) == ["/routing rule remove *2", "/routing rule remove *3"]
+    assert texts(engine.render(ops, params())) == ["/routing rule remove *2", "/routing rule remove *3"]

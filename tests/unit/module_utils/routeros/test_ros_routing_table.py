@@ -7,8 +7,9 @@ import pytest
 from hypothesis import given, settings
 
 from ansible_collections.multiwan.pbr.plugins.module_utils.routeros import ros_routing_table as engine
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import InvalidInput
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import (
-    DELETE, InvalidInput, converge_ops, run_resource, simulate)
+    DELETE, converge_ops, run_resource, simulate)
 from unit.strategies_routeros import PARAMS, table_configs, table_rows
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), "fixtures", "routeros")
@@ -28,12 +29,12 @@ class FakeRunner(object):
         return {engine.PATH: self.rows}
 
     def apply(self, lines):
-        self.applied.extend(lines)
+        self.applied.extend(command.text for command in lines)
 
 
 def run(state, config=None, rows=FIXTURE_ROWS, check_mode=False):
     runner = FakeRunner(rows)
-    return run_resource(engine, runner, params(state=state, config=config), check_mode, True), runner
+    return run_resource(engine.ENGINE, runner, params(state=state, config=config), check_mode, True), runner
 
 
 def test_main_is_left_out_and_owned_tables_are_tagged():
@@ -67,13 +68,13 @@ def test_overridden_removes_owned_tables_only():
 def test_foreign_and_builtin_names_are_refused_before_anything_is_sent(name, reason):
     runner = FakeRunner(FIXTURE_ROWS)
     with pytest.raises(InvalidInput) as error:
-        run_resource(engine, runner, params(state="merged", config=[{"name": name}]))
+        run_resource(engine.ENGINE, runner, params(state="merged", config=[{"name": name}]))
     assert error.value.field == "name" and error.value.value == name and reason in str(error.value)
     assert runner.applied == []
 
 
 def test_rendered_lines():
-    result = run_resource(engine, None, params(state="rendered", config=[
+    result = run_resource(engine.ENGINE, None, params(state="rendered", config=[
         {"name": "wan2", "fib": True, "comment": "ISP 2"}, {"name": "lab", "disabled": True}]))
     assert result["rendered"] == ['/routing table add name=wan2 fib comment="multiwan.pbr ISP 2"',
                                   "/routing table add name=lab disabled=yes comment=multiwan.pbr"]
@@ -87,9 +88,9 @@ def test_plans_converge_and_never_touch_main_or_foreign_tables(config, owned):
     facts = engine.parse_facts({engine.PATH: rows}, params())
     wanted = [engine.normalise(item, params(), facts) for item in config if item["name"] != "vpn"]
     for state in ("merged", "replaced", "overridden"):
-        ops = converge_ops(engine, wanted, current, state, params(state=state))
+        ops = converge_ops(engine.ENGINE, wanted, current, state, params(state=state))
         after = simulate(current, ops)
-        assert converge_ops(engine, wanted, after, state, params(state=state)) == []
+        assert converge_ops(engine.ENGINE, wanted, after, state, params(state=state)) == []
         assert [table for table in after if not table.owned] == [table for table in current if not table.owned]
         assert state != "merged" or not any(op.verb == DELETE for op in ops)
 
