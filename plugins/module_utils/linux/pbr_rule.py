@@ -30,9 +30,9 @@ from ansible_collections.multiwan.pbr.plugins.module_utils.core.commands import 
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.engine import Engine
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import InvalidInput
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.fields import INTERFACE
+from ansible_collections.multiwan.pbr.plugins.module_utils.linux.ownership import DEFAULT_PROTOCOL, is_owned, protocol_tag
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import ADD, DELETE, REPLACE
 
-DEFAULT_PROTOCOL = "211"
 MAX_U32 = 4294967295
 FULL_MASK = 0xFFFFFFFF
 ACTIONS = ("lookup", "goto", "blackhole", "unreachable", "prohibit", "nop")
@@ -196,7 +196,7 @@ def parse_rule(entry, family, facts, tag):
         l3mdev="l3mdev" in entry,
         suppress_prefixlength=entry.get("suppress_prefixlen"),
         suppress_ifgroup=_optional(entry.get("suppress_ifgroup"), "suppress_ifgroup", facts.groups.id_of),
-        protocol=protocol, owned=protocol == tag,
+        protocol=protocol, owned=is_owned(protocol, tag),
     )
     values.update(_dump_action(entry, facts))
     return Rule(table_name=_table_name(values["table"], facts), **values)
@@ -379,9 +379,8 @@ SELECTOR_NAMES = ("invert", "src", "dst", "tos", "fwmark", "fwmask", "iif", "oif
 
 
 def protocol_id(params, facts):
-    """The ownership tag as a number; a name only resolves with the device's rt_protos."""
-    tag = params.get("protocol") or DEFAULT_PROTOCOL
-    return _resolve(facts.protocols if facts else OFFLINE_PROTOCOLS, tag, "protocol", keep_unknown=not facts)
+    """The ownership tag as a number (``linux.ownership``); a name only resolves with the device's rt_protos."""
+    return protocol_tag(params.get("protocol"), facts.protocols if facts else None)
 
 
 def _field_namer(priority):

@@ -39,12 +39,12 @@ from ansible_collections.multiwan.pbr.plugins.module_utils.core.commands import 
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.engine import Engine
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import InvalidInput
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.fields import INTERFACE
+from ansible_collections.multiwan.pbr.plugins.module_utils.linux.ownership import DEFAULT_PROTOCOL, is_owned, protocol_tag
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import DELETE, REPLACE, Op
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux.rt_tables import (
     RT_PROTOS_DIRECTORIES, RT_PROTOS_FILES, RT_TABLES_DIRECTORIES, RT_TABLES_FILES,
     parse_id_lines, parse_rt_protos, protocol_names, table_names)
 
-DEFAULT_PROTOCOL = "211"
 DEFAULT_TABLES_FILE = "/etc/iproute2/rt_tables.d/multiwan_pbr.conf"
 TABLES_DIRECTORY_KEY = "rt_tables_d"
 TABLES_DIRECTORY = RT_TABLES_DIRECTORIES[TABLES_DIRECTORY_KEY]
@@ -61,8 +61,6 @@ FAMILY_OPTION = {IPV4: "-4", IPV6: "-6"}
 MAIN_TABLE, LOCAL_TABLE = 254, 255
 RESERVED_IDS = (0, 253, 254, 255)
 MAX_ID = 4294967295
-# Protocols the kernel and ip use for routes nobody tagged: owning them would mean owning those.
-RESERVED_PROTOCOLS = (0, 1, 2, 3)
 
 ROUTE_TYPES = ("unicast", "throw", "blackhole", "unreachable", "prohibit")
 # rtm_type numbers (linux/rtnetlink.h), as ``ip -N`` prints them
@@ -186,7 +184,7 @@ def parse_facts(dump, params):
     others_dump = dict(dump, **{TABLES_DIRECTORY_KEY: directory})
     protocols = protocol_names(dump)
     return Facts(tables=table_names(dump), others=table_names(others_dump),
-                 own=tuple(parse_id_lines([own_text])), tag=protocol_tag(params, protocols), protocols=protocols)
+                 own=tuple(parse_id_lines([own_text])), tag=protocol_tag(params.get("protocol"), protocols), protocols=protocols)
 
 
 def parse(dump, params, facts):
@@ -310,20 +308,11 @@ def tables_file(params):
     return params.get("tables_file") or DEFAULT_TABLES_FILE
 
 
-def protocol_tag(params, protocols):
-    value = params.get("protocol") or DEFAULT_PROTOCOL
-    number = protocols.id_of(value, "protocol")
-    if number in RESERVED_PROTOCOLS:
-        raise InvalidInput("protocol", value, "is the kernel's or ip's own route protocol (0-3); "
-                           "owning it would mean owning routes others made")
-    return number
-
-
 def offline_facts(params):
     """For ``rendered``: only the names iproute2 knows without a file."""
     own_file_name(params)
     builtin, protocols = table_names({}), parse_rt_protos([])
-    return Facts(tables=builtin, others=builtin, own=(), tag=protocol_tag(params, protocols), protocols=protocols)
+    return Facts(tables=builtin, others=builtin, own=(), tag=protocol_tag(params.get("protocol"), protocols), protocols=protocols)
 
 
 # ---------------------------------------------------------------------------
@@ -568,7 +557,7 @@ def parse_route(entry, family, facts):
     return Route(family=family, table=table, dst=dump_dst(entry.get("dst"), family),
                  metric=DEFAULT_METRIC[family] if metric is None else int(metric),
                  type=route_type, scope=_dump_name(entry.get("scope"), "global", SCOPE_NAMES),
-                 protocol=protocol, owned=protocol == facts.tag and route_type in ROUTE_TYPES,
+                 protocol=protocol, owned=is_owned(protocol, facts.tag) and route_type in ROUTE_TYPES,
                  table_label=facts.tables.show(table), **hop)
 
 

@@ -97,8 +97,17 @@ def test_owned_rules_are_exactly_the_protocol_211_ones():
     owned_priorities = [1000, 1001] + list(range(1003, 1018))       # 1002 was never recorded
     for family in ("ipv4", "ipv6"):
         assert [r.priority for r in CURRENT if r.owned and r.family == family] == owned_priorities
-    other_tag = engine.parse(recorded_dump(), {"protocol": "boot"}, FACTS)
-    assert sorted(r.priority for r in other_tag if r.owned and r.family == "ipv4") == [5210, 5230, 5250, 5270]
+    other_tag = engine.parse(recorded_dump(), {"protocol": "212"}, FACTS)
+    assert [r for r in other_tag if r.owned] == []
+
+
+@pytest.mark.parametrize("tag", ["0", "unspec", "boot", "3", "kernel", "static", "dhcp", "186"])
+def test_a_tag_others_put_on_their_rules_is_refused(tag):
+    # issue 11, defect 2: with protocol boot, overridden deleted tailscale's rules (5210-5270, proto boot);
+    # with 0/unspec the kernel's lookup local/main/default (ip -json omits protocol 0)
+    with pytest.raises(InvalidInput) as error:
+        engine.parse(recorded_dump(), {"protocol": tag}, FACTS)
+    assert (error.value.field, error.value.value) == ("protocol", tag)
 
 
 # ---------------------------------------------------------------------------
