@@ -244,6 +244,7 @@ parsed:
 
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.shell import STATE_OPTIONS, run_module
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux import pbr_rule as engine
+from ansible_collections.multiwan.pbr.plugins.module_utils.linux.ownership import DEFAULT_PROTOCOL
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux.iproute2 import Iproute2
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux.runners import LIBRARIES, may_write
 
@@ -251,7 +252,7 @@ from ansible_collections.multiwan.pbr.plugins.module_utils.linux.runners import 
 # (documented above), with ansible-core's validator, at a quarter of AnsibleModule's cost per entry.
 ARGUMENT_SPEC = dict(
     STATE_OPTIONS,
-    protocol=dict(type="str", default=engine.DEFAULT_PROTOCOL),
+    protocol=dict(type="str", default=DEFAULT_PROTOCOL),
 )
 
 

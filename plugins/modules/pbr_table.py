@@ -267,6 +267,7 @@ parsed:
 
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.shell import STATE_OPTIONS, run_module
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux import pbr_table as engine
+from ansible_collections.multiwan.pbr.plugins.module_utils.linux.ownership import DEFAULT_PROTOCOL
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux.rt_tables_file import TablesFileRunner
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux.runners import LIBRARIES, may_write
 
@@ -274,7 +275,7 @@ from ansible_collections.multiwan.pbr.plugins.module_utils.linux.runners import 
 # (documented above), with ansible-core's validator, at a quarter of AnsibleModule's cost per entry.
 ARGUMENT_SPEC = dict(
     STATE_OPTIONS,
-    protocol=dict(type="str", default=engine.DEFAULT_PROTOCOL),
+    protocol=dict(type="str", default=DEFAULT_PROTOCOL),
     tables_file=dict(type="path", default=engine.DEFAULT_TABLES_FILE),
 )
 

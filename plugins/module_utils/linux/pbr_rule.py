@@ -30,7 +30,7 @@ from ansible_collections.multiwan.pbr.plugins.module_utils.core.commands import 
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.engine import Engine
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import InvalidInput
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.fields import INTERFACE
-from ansible_collections.multiwan.pbr.plugins.module_utils.linux.ownership import DEFAULT_PROTOCOL, is_owned, protocol_tag
+from ansible_collections.multiwan.pbr.plugins.module_utils.linux.ownership import is_owned, protocol_tag
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import ADD, DELETE, REPLACE
 
 MAX_U32 = 4294967295
