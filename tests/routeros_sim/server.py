@@ -140,6 +140,14 @@ class Simulator:
         """Commands that change configuration (add, set, unset, remove, move, enable, …)."""
         return sum(1 for c in self.commands if c.verb in WRITE_VERBS)
 
+    def set_reachable(self, address, reachable=True):
+        """Whether ``address`` answers the router's probes (``RouterState.set_reachable``)."""
+        self.state.set_reachable(address, reachable)
+
+    def lookup(self, dst, src=None, routing_mark=None, interface=None):
+        """The routing decision for a packet (``RouterState.lookup``); not an API command."""
+        return self.state.lookup(dst, src=src, routing_mark=routing_mark, interface=interface)
+
     def arm_drop(self, after, mode="after-reply"):
         """Drop a connection once ``after`` more sentences have been received (``None``: never)."""
         if mode not in DROP_MODES:

@@ -4,11 +4,13 @@
 semantics.md, so a test can flip one and check that a module copes with either answer.
 """
 
+import ipaddress
 import os
 import threading
 import time
 from dataclasses import dataclass, field, fields
 
+from . import routing
 from .menu import Menu
 from .menus import build_specs, seed_builtins
 
@@ -174,8 +176,41 @@ class RouterState:
         self.interface_lists = set(DEFAULT_INTERFACE_LISTS)
         self.started = time.time()
         self.lock = threading.RLock()
+        self.generation = 0               # bumped by every change; derived state caches on it
+        self._unreachable = set()
         self._menus = {spec.path: Menu(spec, self) for spec in build_specs(self.version_tuple)}
         seed_builtins(self, identity, interfaces)
+
+    def changed(self):
+        """Note a change of configuration or of the simulated network."""
+        self.generation += 1
+
+    # -- the simulated network beyond the router ---------------------------------------------
+
+    def set_reachable(self, address, reachable=True):
+        """Whether ``address`` answers ping and ARP (all addresses do until told otherwise).
+        Routes with ``check-gateway`` through it go inactive while it does not."""
+        with self.lock:
+            text = str(ipaddress.ip_address(address))
+            if reachable:
+                self._unreachable.discard(text)
+            else:
+                self._unreachable.add(text)
+            self.changed()
+
+    def is_reachable(self, address):
+        return str(ipaddress.ip_address(address)) not in self._unreachable
+
+    def lookup(self, dst, src=None, routing_mark=None, interface=None):
+        """The routing decision for a packet to ``dst`` (``routing.lookup``): a ``Decision``
+        with ``action`` (forward, local, blackhole, drop, unreachable), ``table``, ``route``,
+        ``gateway``, ``rule`` and a ``trace``."""
+        return routing.lookup(self, dst, src=src, routing_mark=routing_mark, interface=interface)
+
+    def route_state(self, route_id):
+        """The ``routing.RouteState`` of one ``/ip/route`` row (usable, active, ecmp, hops…)."""
+        with self.lock:
+            return routing.route_states(self)[route_id]
 
     @property
     def emits_empty(self):
