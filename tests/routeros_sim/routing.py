@@ -109,13 +109,17 @@ class _RouteModel:
         in_fib = _table_has_fib(self.state, self._table(row))
         if not usable.usable:
             return RouteState(False, in_fib=in_fib, hops=usable.hops, reason=usable.reason)
+        winners = self._winners(row)
+        active = row in winners
+        up_hops = sum(1 for hop in usable.hops if hop.up)
+        return RouteState(True, active, active and (up_hops > 1 or len(winners) > 1), in_fib, usable.hops)
+
+    def _winners(self, row):
+        """The usable routes of ``row``'s table and destination with the lowest distance."""
         peers = [peer for peer in self.index.same_destination(self._table_id(row), row)
                  if self._usable(peer).usable]
-        best = min(_distance(self.menu, peer) for peer in peers)
-        active = _distance(self.menu, row) == best
-        up_hops = sum(1 for hop in usable.hops if hop.up)
-        ecmp = active and (up_hops > 1 or sum(1 for p in peers if _distance(self.menu, p) == best) > 1)
-        return RouteState(True, active, ecmp, in_fib, usable.hops)
+        best = min((_distance(self.menu, peer) for peer in peers), default=None)
+        return [peer for peer in peers if _distance(self.menu, peer) == best]
 
     def _usable(self, row):
         """Whether ``row`` has a table and a reachable gateway (memoised; a loop is unusable)."""
@@ -161,7 +165,7 @@ class _RouteModel:
         for candidate in self.index.containing(table_id, ipaddress.ip_address(address)):
             if candidate is row or int(_value(self.menu, candidate, "scope")) > target_scope:
                 continue
-            if not self._is_active(candidate):
+            if candidate not in self._winners(candidate):
                 continue
             if candidate.builtin:
                 interface = candidate.values["gateway"]
@@ -170,13 +174,6 @@ class _RouteModel:
             immediate = ",".join(hop.immediate for hop in through.hops if hop.up)
             return Hop(gateway, immediate, True, via=candidate.id_text)
         return Hop(gateway, reason=f"{address} does not resolve with target-scope {target_scope}")
-
-    def _is_active(self, row):
-        if not self._usable(row).usable:
-            return False
-        peers = [peer for peer in self.index.same_destination(self._table_id(row), row)
-                 if self._usable(peer).usable]
-        return _distance(self.menu, row) == min(_distance(self.menu, peer) for peer in peers)
 
     def _resolution_table(self, row, table_name):
         tables = self.state.menu(TABLES)
