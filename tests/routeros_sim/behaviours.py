@@ -6,7 +6,7 @@ Three ways, from least to most code:
   ``Simulator()`` (and ``RouterState()``, and ``python -m routeros_sim``) built without an explicit
   ``behaviour=`` use that switch, so a whole suite runs under it unchanged::
 
-      for setting in $(python -m routeros_sim.behaviours); do
+      for setting in $(PYTHONPATH=tests python -m routeros_sim.behaviours); do
           ROUTEROS_SIM_BEHAVIOUR="$setting" pytest tests/integration/test_ros_*.py || echo "FAILED: $setting"
       done
 
