@@ -5,7 +5,7 @@ import pytest
 from librouteros.exceptions import TrapError
 
 from routeros_sim import Behaviour, Simulator
-from routeros_sim.behaviours import every_value, variants
+from routeros_sim.behaviours import every_value, simulator_fixture, variants
 from routeros_sim.state import switch_values
 
 pytestmark = pytest.mark.routeros
@@ -163,3 +163,15 @@ def test_the_environment_sets_the_default_behaviour(monkeypatch):
     monkeypatch.setenv("ROUTEROS_SIM_BEHAVIOUR", "table_removal=sometimes")
     with pytest.raises(ValueError, match="table_removal='sometimes': must be one of dangle, refuse, cascade"):
         Simulator()
+
+
+def _with_wan2(sim):
+    sim.state.menu("/routing/table").add({"name": "wan2", "fib": ""})
+
+
+seeded = simulator_fixture(_with_wan2, "table_removal")
+
+
+def test_simulator_fixture_runs_once_per_value_on_a_seeded_router(seeded):
+    assert seeded.state.behaviour in variants("table_removal")
+    assert seeded.state.menu("/routing/table").find_by_name("wan2") is not None and seeded.commands == []
