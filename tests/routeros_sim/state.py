@@ -165,7 +165,8 @@ def version_tuple(version):
 
 
 class RouterState:
-    """Every menu of one simulated router. Thread-safe through ``lock`` (the server holds it
+    """Every menu of one simulated router, and the network beyond it as far as the router can
+    tell (which addresses answer its probes). Thread-safe through ``lock`` (the server holds it
     while a command runs; tests seeding state from another thread should hold it too)."""
 
     def __init__(self, version=DEFAULT_VERSION, identity="MikroTik", interfaces=DEFAULT_INTERFACES,
