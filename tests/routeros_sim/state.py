@@ -20,10 +20,10 @@ DEFAULT_INTERFACES = ("ether1", "ether2", "ether3", "ether4", "ether5")
 DEFAULT_INTERFACE_LISTS = ("all", "dynamic", "none", "static")
 
 
-def _switch(default, values, *, session=False):
-    """A ``Behaviour`` field: its default, every value it may take, and whether it concerns the
-    API session (login) rather than configuration semantics (sweeps of module tests skip those)."""
-    return field(default=default, metadata={"values": tuple(values), "session": session})
+def _switch(*values, session=False):
+    """The metadata of a ``Behaviour`` field: every value it may take, and whether it concerns
+    the API session (login) rather than configuration semantics (sweeps of module tests skip those)."""
+    return {"values": values, "session": session}
 
 
 @dataclass(frozen=True)
@@ -77,23 +77,23 @@ class Behaviour:
         Policy Routing page writes ``gateway=IP@main`` in its example. [unknown]
     """
 
-    emit_empty: bool = _switch(None, (None, True, False))
-    host_bits: str = _switch("mask", ("mask", "keep", "refuse"))
-    strip_gateway_main: bool = _switch(True, (True, False))
-    rule_tables_must_exist: bool = _switch(True, (True, False))
-    table_removal: str = _switch("dangle", ("dangle", "refuse", "cascade"))
-    fatal_before_login: bool = _switch(True, (True, False), session=True)
-    login_methods: tuple = _switch(("plain", "challenge"),
-                                   (("plain", "challenge"), ("plain",), ("challenge",)), session=True)
-    proplist_keeps_id: bool = _switch(False, (False, True))
-    show_nextid: bool = _switch(False, (False, True))
-    mangle_prints_written_only: bool = _switch(True, (True, False))
-    execution_order: str = _switch("arrival", ("arrival", "reversed", "shuffled"))
+    emit_empty: bool = field(default=None, metadata=_switch(None, True, False))
+    host_bits: str = field(default="mask", metadata=_switch("mask", "keep", "refuse"))
+    strip_gateway_main: bool = field(default=True, metadata=_switch(True, False))
+    rule_tables_must_exist: bool = field(default=True, metadata=_switch(True, False))
+    table_removal: str = field(default="dangle", metadata=_switch("dangle", "refuse", "cascade"))
+    fatal_before_login: bool = field(default=True, metadata=_switch(True, False, session=True))
+    login_methods: tuple = field(default=("plain", "challenge"), metadata=_switch(
+        ("plain", "challenge"), ("plain",), ("challenge",), session=True))
+    proplist_keeps_id: bool = field(default=False, metadata=_switch(False, True))
+    show_nextid: bool = field(default=False, metadata=_switch(False, True))
+    mangle_prints_written_only: bool = field(default=True, metadata=_switch(True, False))
+    execution_order: str = field(default="arrival", metadata=_switch("arrival", "reversed", "shuffled"))
     execution_seed: int = 0
-    builtin_rules: str = _switch("absent", ("absent", "flag-only", "present"))
-    disabled_route_print: str = _switch(None, (None, "reduced", "reduced-blackhole", "full"))
-    fibless_route_print: str = _switch("inactive", ("inactive", "active"))
-    gateway_resolution: str = _switch("main", ("main", "own-table"))
+    builtin_rules: str = field(default="absent", metadata=_switch("absent", "flag-only", "present"))
+    disabled_route_print: str = field(default=None, metadata=_switch(None, "reduced", "reduced-blackhole", "full"))
+    fibless_route_print: str = field(default="inactive", metadata=_switch("inactive", "active"))
+    gateway_resolution: str = field(default="main", metadata=_switch("main", "own-table"))
 
     def __post_init__(self):
         for name, values in switch_values().items():

@@ -137,7 +137,7 @@ def test_a_recursive_default_goes_inactive_in_print_when_its_monitor_target_goes
             return next(row for row in routes if row[".id"] == default)
 
         assert wan2_default()["active"] is True and wan2_default()["immediate-gw"] == "198.51.100.1%ether2"
-        assert list(routes.select(".id").where(librouteros.query.Key("active") == True))  # noqa: E712
+        assert list(routes.select(".id").where(librouteros.query.Key("active") == "yes"))   # as librouteros sends True
         sim.set_reachable("198.18.2.2", False)
         assert wan2_default()["inactive"] is True and "active" not in wan2_default()
         assert sim.lookup("203.0.113.9").action == "unreachable"
