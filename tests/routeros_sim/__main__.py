@@ -4,12 +4,13 @@ It prints ``port=<N>`` (and ``certificate=<path>`` with ``--tls``) on stdout onc
 """
 
 import argparse
+import os
 import signal
 import sys
 import threading
 
 from .server import DROP_MODES, Simulator
-from .state import DEFAULT_VERSION, Behaviour
+from .state import DEFAULT_VERSION, ENVIRONMENT_VARIABLE, Behaviour
 
 
 def parse_arguments(argv):
@@ -30,18 +31,28 @@ def parse_arguments(argv):
                         help="with --tls: anonymous DH, no certificate (api-ssl without one)")
     parser.add_argument("--legacy-login", action="store_true",
                         help="act as RouterOS < 6.43: only the challenge/response login")
-    parser.add_argument("--host-bits", choices=("mask", "keep", "refuse"), default="mask",
+    parser.add_argument("--host-bits", choices=("mask", "keep", "refuse"), default=None,
                         help="what a prefix with host bits (10.0.0.1/24) becomes")
-    parser.add_argument("--table-removal", choices=("dangle", "refuse"), default="dangle",
+    parser.add_argument("--table-removal", choices=("dangle", "refuse", "cascade"), default=None,
                         help="removing a routing table that is still referenced")
+    parser.add_argument("--behaviour", action="append", default=[], metavar="SWITCH=VALUE",
+                        help="any Behaviour switch (repeatable), e.g. execution_order=reversed; "
+                             f"{ENVIRONMENT_VARIABLE} is read first")
     return parser.parse_args(argv)
+
+
+def _switch_options(arguments):
+    """The Behaviour switches the dedicated options set (only those given)."""
+    options = {"host_bits": arguments.host_bits, "table_removal": arguments.table_removal}
+    if arguments.legacy_login:
+        options["login_methods"] = ("challenge",)
+    return {name: value for name, value in options.items() if value is not None}
 
 
 def main(argv=None):
     arguments = parse_arguments(argv)
-    behaviour = Behaviour(host_bits=arguments.host_bits, table_removal=arguments.table_removal,
-                          login_methods=("challenge",) if arguments.legacy_login
-                          else ("plain", "challenge"))
+    behaviour = Behaviour.from_text(" ".join([os.environ.get(ENVIRONMENT_VARIABLE, "")] + arguments.behaviour),
+                                    **_switch_options(arguments))
     simulator = Simulator(username=arguments.username, password=arguments.password,
                           version=arguments.version, identity=arguments.identity,
                           latency=arguments.latency_ms / 1000.0, drop_after=arguments.drop_after,

@@ -19,6 +19,10 @@ class RawClient:
         """Send one sentence."""
         self.sock.sendall(protocol.encode_sentence(words))
 
+    def send_many(self, *sentences):
+        """Send several sentences in one write, so they arrive together (pipelining)."""
+        self.sock.sendall(b"".join(protocol.encode_sentence(words) for words in sentences))
+
     def send_bytes(self, data):
         """Send bytes as they are (hand-made encodings)."""
         self.sock.sendall(data)

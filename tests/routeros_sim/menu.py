@@ -49,7 +49,9 @@ class MenuSpec:
     first_id: int = 1
     check_row: Callable = None        # (menu, row) -> None or raise Trap (e.g. uniqueness)
     check_remove: Callable = None     # (menu, row) -> None or raise Trap (e.g. table in use)
+    after_remove: Callable = None     # (menu, row) -> None, once the row is gone (cascades)
     dynamic_rows: Callable = None     # (menu) -> rows derived from other menus (connected routes)
+    trailing_rows: Callable = None    # (menu) -> built-in rows listed after the stored ones
     query_types: dict = dataclass_field(default_factory=dict)   # read-only props -> ValueType
     singleton: bool = False           # one row, addressed without an id (/system/identity)
 
@@ -113,7 +115,10 @@ def _command(method):
     @functools.wraps(method)
     def run(self, attributes):
         with self.state.lock:
-            return method(self, {key: api_value(value) for key, value in attributes.items()})
+            try:
+                return method(self, {key: api_value(value) for key, value in attributes.items()})
+            finally:
+                self.state.changed()
     return run
 
 
@@ -140,9 +145,15 @@ class Menu:
         return [self.printed(row) for row in self.all_rows()]
 
     def all_rows(self):
-        """Stored rows, preceded by the dynamic ones the menu derives from other menus."""
-        derived = self.spec.dynamic_rows(self) if self.spec.dynamic_rows else []
-        return derived + self._rows
+        """Stored rows, preceded by the dynamic ones the menu derives from other menus and
+        followed by its trailing built-in rows."""
+        return self._leading_rows() + self._rows + self._trailing_rows()
+
+    def _leading_rows(self):
+        return self.spec.dynamic_rows(self) if self.spec.dynamic_rows else []
+
+    def _trailing_rows(self):
+        return self.spec.trailing_rows(self) if self.spec.trailing_rows else []
 
     def printed(self, row):
         rendered = self.spec.render(self, row)
@@ -220,6 +231,9 @@ class Menu:
                 self.spec.check_remove(self, row)
         for row in targets:
             self._rows.remove(row)
+        for row in targets:
+            if self.spec.after_remove:
+                self.spec.after_remove(self, row)
 
     @_command
     def move(self, attributes):
@@ -231,12 +245,14 @@ class Menu:
         if not self.spec.ordered:
             raise traps.no_such_command()
         moving = self._targets(attributes)
+        for row in moving:
+            self._refuse_builtin(row)
         destination = self.find_by_id(attributes.get("destination", ""))
         if destination is not None and destination in moving:
             raise traps.move_before_itself()
         for row in moving:
             self._rows.remove(row)
-        index = self._rows.index(destination) if destination is not None else len(self._rows)
+        index = self._index_before(destination)
         self._rows[index:index] = moving
 
     @_command
@@ -280,8 +296,17 @@ class Menu:
         if place_before is None:
             self._rows.append(row)
             return
-        anchor = self._resolve(place_before)
-        self._rows.insert(self._rows.index(anchor), row)
+        self._rows.insert(self._index_before(self._resolve(place_before)), row)
+
+    def _index_before(self, anchor):
+        """Where in the stored rows a row goes to be listed just before ``anchor`` (the end when
+        ``None``); before a leading built-in row is the top, before a trailing one the end."""
+        if anchor is None:
+            return len(self._rows)
+        if anchor.builtin:
+            leading = any(row.id == anchor.id for row in self._leading_rows())
+            return 0 if leading else len(self._rows)
+        return self._rows.index(anchor)
 
     def _targets(self, attributes):
         wanted = attributes.get(".id", attributes.get("numbers"))
@@ -342,6 +367,7 @@ class Menu:
         row = Row(id_number, dict(values), set(), self, builtin=True)
         self._rows.append(row)
         self._next_id = max(self._next_id, id_number + 1)
+        self.state.changed()
         return row
 
     def add_fixed(self, values):
@@ -349,4 +375,5 @@ class Menu:
         row = Row(self._next_id, dict(values), set(), self)
         self._rows.append(row)
         self._next_id += 1
+        self.state.changed()
         return row

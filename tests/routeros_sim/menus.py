@@ -8,7 +8,7 @@ semantics.md (REST/API samples and the 7.23.7 lab survey).
 import ipaddress
 import time
 
-from . import traps
+from . import routing, traps
 from .menu import Field, MenuSpec, Row
 from .values import (AddressListEntry, Boolean, Duration, Enum, EnumSet, Flag, Gateway,
                      Integer, InterfaceAddress, IpAddress, NameSet, Negatable, PortList, Prefix,
@@ -140,6 +140,7 @@ def _routing_table_spec():
                 Field("disabled", Boolean()), Field("comment", Text())),
         check_row=_unique("name", "routing table with such name"),
         check_remove=_refuse_removing_used_table,
+        after_remove=_cascade_table_removal,
         query_types=_booleans("dynamic", "invalid", "disabled"),
         render=_render_routing_table)
 
@@ -159,11 +160,22 @@ def _refuse_removing_used_table(menu, row):
         raise traps.table_in_use()
 
 
-def _table_users(state, table_id):
+def _cascade_table_removal(menu, row):
+    """``table_removal="cascade"``: the rules and routes that used the table go with it."""
+    if menu.state.behaviour.table_removal != "cascade":
+        return
+    for path in ("/routing/rule", "/ip/route"):
+        users = [user for user in _table_users(menu.state, row.id_text, (path,)) if not user.builtin]
+        if users:
+            menu.state.menu(path).remove({".id": ",".join(user.id_text for user in users)})
+
+
+def _table_users(state, table_id, paths=None):
     """Rows of rules, routes and mangle that reference the table with ``table_id``."""
     references = (("/routing/rule", ("table", "routing-mark")), ("/ip/route", ("routing-table",)),
                   ("/ip/firewall/mangle", ("routing-mark", "new-routing-mark")))
-    return [row for path, names in references for row in state.menu(path).all_rows()
+    return [row for path, names in references if paths is None or path in paths
+            for row in state.menu(path).all_rows()
             if any(row.values.get(name, "").lstrip("!") == table_id for name in names)]
 
 
@@ -196,8 +208,30 @@ def _routing_rule_spec(version):
                    Field("vrf", Text(), unsettable=True)]
     return MenuSpec(path="/routing/rule", ordered=True, fields=tuple(fields),
                     commands=MenuSpec.commands | {"move"},
-                    query_types=_booleans("inactive", "disabled"),
+                    query_types=_booleans("inactive", "disabled", "default"),
+                    dynamic_rows=_leading_builtin_rules if modern else None,
+                    trailing_rows=_trailing_builtin_rules if modern else None,
                     render=_render_routing_rule)
+
+
+# Built-in rules (Behaviour.builtin_rules="present"): what they are, and their ids, are the
+# simulator's guess from the 7.22 `chain` values and the lookup order of the IP Routing page.
+_BUILTIN_RULE_LOCAL = 0x40000001
+_BUILTIN_RULE_MAIN = 0x40000002
+
+
+def _leading_builtin_rules(menu):
+    return _builtin_rule(menu, _BUILTIN_RULE_LOCAL, {"chain": "local", "table": "local"})
+
+
+def _trailing_builtin_rules(menu):
+    return _builtin_rule(menu, _BUILTIN_RULE_MAIN, {"chain": "main", "table": "*0"})
+
+
+def _builtin_rule(menu, number, values):
+    if menu.state.behaviour.builtin_rules != "present":
+        return []
+    return [Row(number, dict(values, action="lookup"), set(), menu, builtin=True, created=0.0)]
 
 
 def _render_routing_rule(menu, row):
@@ -208,6 +242,8 @@ def _render_routing_rule(menu, row):
             printed[name] = menu.shown(row, name)
     printed["disabled"] = row.values.get("disabled", "false")
     printed["inactive"] = "false" if _references_resolve(menu, row) else "true"
+    if "chain" in menu.fields and menu.state.behaviour.builtin_rules != "absent":
+        printed["default"] = "true" if row.builtin else "false"
     printed["comment"] = row.values.get("comment")
     return printed
 
@@ -250,60 +286,60 @@ def _ip_route_spec():
 
 
 def _render_route(menu, row):
+    """A route as print shows it; its activity comes from ``routing.route_states``."""
     if row.builtin:
         return {".id": row.id_text, **row.values}
     if row.values.get("disabled") == "true":
         return _render_disabled_route(menu, row)
+    route_state = routing.route_states(menu.state)[row.id_text]
+    shown_active = route_state.in_fib or menu.state.behaviour.fibless_route_print == "active"
+    usable = route_state.usable and shown_active and _references_resolve(menu, row)
+    active = usable and route_state.active
+    printed = _route_configuration(menu, row)
+    if "blackhole" not in row.values:
+        printed["immediate-gw"] = route_state.immediate_gw if usable else ""
+    printed.update({"dynamic": "false", "static": "true", "inactive": "false" if usable else "true",
+                    "active": "true" if active else None,
+                    "ecmp": "true" if active and route_state.ecmp else None,
+                    "comment": row.values.get("comment")})
+    return printed
+
+
+def _route_configuration(menu, row):
+    """The configured keys of an enabled route, in print order."""
     blackhole = "blackhole" in row.values
-    immediate = "" if blackhole else _immediate_gateway(menu.state, row.values.get("gateway"))
-    active = (blackhole or immediate is not None) and _references_resolve(menu, row)
     printed = {".id": row.id_text, "dst-address": menu.shown(row, "dst-address")}
     # A blackhole route has no gateway and no scopes (7.23.7 survey).
-    printed.update({"blackhole": ""} if blackhole else
-                   {"gateway": menu.shown(row, "gateway"), "immediate-gw": immediate or ""})
+    printed.update({"blackhole": ""} if blackhole else {"gateway": menu.shown(row, "gateway")})
     printed.update({name: menu.shown(row, name) for name in _ROUTE_ALWAYS
                     if not (blackhole and name in _ROUTE_SCOPES)})
     printed.update({name: menu.shown(row, name) for name in _ROUTE_WHEN_SET if name in row.values})
-    printed.update({"dynamic": "false", "static": "true", "inactive": "false" if active else "true",
-                    "active": "true" if active else None, "comment": row.values.get("comment")})
     return printed
 
 
 _ROUTE_SCOPES = ("scope", "target-scope")
 _ROUTE_ALWAYS = ("distance", "routing-table") + _ROUTE_SCOPES
 _ROUTE_WHEN_SET = ("check-gateway", "pref-src", "suppress-hw-offload", "vrf-interface")
+# Behaviour.disabled_route_print = None: the shape by version (the survey is of 7.23.7; no
+# source shows an older one, so the same is assumed).
+_DISABLED_ROUTE_PRINT_BY_VERSION = (((7, 23), "reduced"), ((0,), "reduced"))
 
 
 def _render_disabled_route(menu, row):
-    """A disabled route prints only a few keys (7.23.7 survey): not distance, scope, table…"""
+    """A disabled route: the reduced shape of the 7.23.7 survey, or another (Behaviour)."""
+    shape = menu.state.behaviour.disabled_route_print or next(
+        shape for since, shape in _DISABLED_ROUTE_PRINT_BY_VERSION if menu.state.version_tuple >= since)
+    if shape == "full":
+        printed = _route_configuration(menu, row)
+        if "blackhole" not in row.values:
+            printed["immediate-gw"] = ""
+        printed.update({"disabled": "true", "dynamic": "false", "static": "true", "inactive": "false",
+                        "comment": row.values.get("comment")})
+        return printed
+    blackhole = "" if shape == "reduced-blackhole" and "blackhole" in row.values else None
     return {".id": row.id_text, "dst-address": menu.shown(row, "dst-address"),
-            "gateway": menu.shown(row, "gateway"), "disabled": "true", "inactive": "false",
-            "static": "true", "comment": row.values.get("comment")}
-
-
-def _immediate_gateway(state, gateway):
-    """The first reachable next hop (``IP%interface`` or an interface), else ``None``."""
-    for hop in (gateway or "").split(","):
-        address, _separator, interface = hop.split("@")[0].partition("%")
-        if not address:
-            continue
-        if interface or not _is_address(address):
-            name = interface or address
-            if _interface_is_up(state, name):
-                return f"{address}%{interface}" if interface else name
-            continue
-        connected = _connected_interface(state, ipaddress.ip_address(address))
-        if connected:
-            return f"{address}%{connected}"
-    return None
-
-
-def _is_address(text):
-    try:
-        ipaddress.ip_address(text)
-        return True
-    except ValueError:
-        return False
+            "gateway": menu.shown(row, "gateway"), "blackhole": blackhole, "disabled": "true",
+            "inactive": "false", "static": "true", "comment": row.values.get("comment")}
 
 
 def _interface_is_up(state, name):

@@ -1,26 +1,32 @@
 """The TCP (and API-SSL) server, and ``Simulator``, the handle tests hold.
 
 Each connection has a reader thread that parses sentences and runs them through a ``Session``
-in order. Replies go through an ``_Outbox``: with a latency, each reply leaves ``latency``
+in order (or, with ``Behaviour.execution_order``, pipelined batches in another order: see
+``concurrency.py``). Replies go through an ``_Outbox``: with a latency, each reply leaves ``latency``
 seconds after its command arrived, while later commands are already being processed, so
 pipelined commands overlap as they do over a real network and sequential ones pay per command.
 """
 
 import collections
+import itertools
 import queue
+import random
 import socket
 import ssl
 import threading
 import time
 from dataclasses import dataclass
 
-from . import protocol, traps
+from . import concurrency, protocol, traps
 from . import tls as api_ssl
 from .session import WRITE_VERBS, Session
 from .state import DEFAULT_INTERFACES, DEFAULT_VERSION, RouterState
 
 DROP_MODES = ("after-reply", "before-reply", "fatal")
 DROP_FATAL_REASON = "connection dropped by the simulator"
+# With an execution order other than arrival: how long a batch waits for one more pipelined
+# sentence. Longer gaps split a batch (a valid order too); a client waiting for a reply pays it.
+GATHER_WINDOW = 0.02
 
 
 @dataclass(frozen=True)
@@ -52,8 +58,9 @@ class Simulator:
     def __init__(self, *, username="admin", password="", version=DEFAULT_VERSION, latency=0.0,
                  drop_after=None, drop_mode="after-reply", tls=False, tls_anonymous=False,
                  host="127.0.0.1", port=0, identity="MikroTik", interfaces=DEFAULT_INTERFACES,
-                 behaviour=None):
+                 behaviour=None, gather_window=GATHER_WINDOW):
         self.username = username
+        self.gather_window = gather_window
         self.password = password
         self.latency = latency
         self.tls = tls
@@ -133,6 +140,14 @@ class Simulator:
         """Commands that change configuration (add, set, unset, remove, move, enable, …)."""
         return sum(1 for c in self.commands if c.verb in WRITE_VERBS)
 
+    def set_reachable(self, address, reachable=True):
+        """Whether ``address`` answers the router's probes (``RouterState.set_reachable``)."""
+        self.state.set_reachable(address, reachable)
+
+    def lookup(self, dst, src=None, routing_mark=None, interface=None):
+        """The routing decision for a packet (``RouterState.lookup``); not an API command."""
+        return self.state.lookup(dst, src=src, routing_mark=routing_mark, interface=interface)
+
     def arm_drop(self, after, mode="after-reply"):
         """Drop a connection once ``after`` more sentences have been received (``None``: never)."""
         if mode not in DROP_MODES:
@@ -201,20 +216,75 @@ class Simulator:
         outbox = _Outbox(connection, self.latency)
         session = Session(self.state, self.username, self.password,
                           on_command=lambda request: self._record(number, request))
+        order = self.state.behaviour.execution_order
         try:
-            while True:
-                words = reader.read_sentence()
-                arrived = time.monotonic()
-                drop_mode = self._count_sentence()
-                reply = session.handle(words)
-                if drop_mode != "before-reply":
-                    outbox.send(_encode(reply.sentences), arrived)
-                if drop_mode == "fatal":
-                    outbox.send(_encode([["!fatal", DROP_FATAL_REASON]]), arrived)
-                if reply.close or drop_mode:
-                    return
+            if order == "arrival":
+                self._converse_in_order(reader, session, outbox)
+            else:
+                rng = random.Random(f"{self.state.behaviour.execution_seed}:{number}")
+                self._converse_concurrently(connection, reader, session, outbox, order, rng)
         finally:
             outbox.close()
+
+    def _converse_in_order(self, reader, session, outbox):
+        """Each command runs as it arrives and is answered before the next is read."""
+        while True:
+            received = self._receive(reader)
+            reply = session.handle(received.words)
+            if not self._answer(outbox, [(received, sentence) for sentence in reply.sentences],
+                                received if received.drop_mode or reply.close else None):
+                return
+
+    def _converse_concurrently(self, connection, reader, session, outbox, order, rng):
+        """Commands that arrive while earlier ones are unanswered run as one batch, in ``order``."""
+        while True:
+            batch, closed = self._gather(connection, reader)
+            if not self._run_batch(batch, session, outbox, order, rng) or closed:
+                return
+
+    def _receive(self, reader):
+        words = reader.read_sentence()
+        return _Received(words, time.monotonic(), self._count_sentence())
+
+    def _gather(self, connection, reader):
+        """The next batch: a command, then every concurrent one that arrives within the gather
+        window (a serial command or the one that drops the connection ends it). Also whether
+        the client closed its side meanwhile."""
+        batch = [self._receive(reader)]
+        tags = set()
+        while (not batch[-1].drop_mode and concurrency.may_run_concurrently(batch[-1].words, tags)
+               and concurrency.more_pending(connection, self.gather_window)):
+            tags.add(concurrency.tag_of(batch[-1].words))
+            try:
+                batch.append(self._receive(reader))
+            except protocol.ConnectionClosedError:
+                return batch, True
+        return batch, False
+
+    def _run_batch(self, batch, session, outbox, order, rng):
+        """Run the concurrent part of ``batch`` in ``order``, then the serial command ending it."""
+        serial = [] if concurrency.may_run_concurrently(batch[-1].words, set()) else batch[-1:]
+        concurrent = batch[:len(batch) - len(serial)]
+        running = [concurrent[index] for index in concurrency.execution_order(len(concurrent), order, rng)]
+        executed, stop = [], None
+        for received in running + serial:
+            reply = session.handle(received.words)
+            executed.append((received, reply))
+            if received.drop_mode or reply.close:
+                stop = received
+                break
+        merged = concurrency.interleave([reply.sentences for _received, reply in executed], order, rng)
+        return self._answer(outbox, [(executed[index][0], sentence) for index, sentence in merged], stop)
+
+    def _answer(self, outbox, sentences, stop):
+        """Send ``[(received, sentence)]``; ``stop`` is the command after which the connection
+        closes (a drop or ``!fatal``), or ``None``. Returns whether to go on reading."""
+        for received, run in itertools.groupby(sentences, key=lambda pair: pair[0]):
+            if received.drop_mode != "before-reply":
+                outbox.send(_encode([sentence for _received, sentence in run]), received.arrived)
+        if stop is not None and stop.drop_mode == "fatal":
+            outbox.send(_encode([["!fatal", DROP_FATAL_REASON]]), stop.arrived)
+        return stop is None
 
     def _count_sentence(self):
         """Count a sentence; return the drop mode if this one triggers the armed drop."""
@@ -241,6 +311,15 @@ class Simulator:
                 return None
             self._trap_remaining = None
             return self._injected_trap
+
+
+@dataclass(frozen=True, eq=False)
+class _Received:
+    """A sentence as it arrived: its words, when, and the drop it triggers (or ``None``)."""
+
+    words: list
+    arrived: float
+    drop_mode: str
 
 
 class _Outbox:

@@ -380,14 +380,20 @@ class Gateway(ValueType):
     def parse(self, argument, raw, state):
         return ",".join(self._parse_one(argument, part, state) for part in raw.split(","))
 
+    def show(self, stored, state):
+        """``@main`` is kept in storage (it decides where the gateway resolves) and, with
+        ``strip_gateway_main``, left out of print."""
+        if not state.behaviour.strip_gateway_main:
+            return stored
+        return ",".join(part[:-len("@main")] if part.endswith("@main") else part
+                        for part in stored.split(","))
+
     def _parse_one(self, argument, part, state):
         address, _separator, table = part.partition("@")
         address, _separator, interface = address.partition("%")
         if _is_ip_address(address):
             if interface and state.menu("/interface").find_by_name(interface) is None:
                 raise traps.no_match(argument)
-            if table == "main" and state.behaviour.strip_gateway_main:
-                table = ""
             return str(ipaddress.ip_address(address)) + (f"%{interface}" if interface else "") + (
                 f"@{table}" if table else "")
         if not interface and not table and state.menu("/interface").find_by_name(address):

@@ -51,3 +51,16 @@ def test_cli_serves_api_ssl(started):
     api = connect("127.0.0.1", "admin", "", port=int(printed["port"]), ssl_wrapper=context.wrap_socket)
     assert list(api.path("system", "identity")) == [{"name": "MikroTik"}]
     api.close()
+
+
+def test_cli_sets_any_switch_after_the_environment(started, monkeypatch):
+    monkeypatch.setenv("ROUTEROS_SIM_BEHAVIOUR", "builtin_rules=flag-only; table_removal=refuse")
+    printed = started("--behaviour", "builtin_rules=present", "--table-removal", "cascade")
+    api = connect("127.0.0.1", "admin", "", port=int(printed["port"]), timeout=5)
+    tables = api.path("routing", "table")
+    tables.add(name="wan2", fib="")
+    api.path("routing", "rule").add(table="wan2")
+    assert [rule.get("chain") for rule in api.path("routing", "rule")] == ["local", None, "main"]
+    tables.remove(next(row[".id"] for row in tables if row["name"] == "wan2"))
+    assert [rule.get("chain") for rule in api.path("routing", "rule")] == ["local", "main"]   # cascaded
+    api.close()

@@ -73,7 +73,8 @@ def test_address_list_entries(state):
 
 def test_gateways(state):
     gateway = Gateway()
-    assert parse(gateway, "192.0.2.1@main", state) == "192.0.2.1"
+    assert parse(gateway, "192.0.2.1@main", state) == "192.0.2.1@main"      # kept: it says where to resolve
+    assert gateway.show(parse(gateway, "192.0.2.1@main,192.0.2.2@wan1", state), state) == "192.0.2.1,192.0.2.2@wan1"
     assert parse(gateway, "192.0.2.1%ether1,ether2", state) == "192.0.2.1%ether1,ether2"
     with pytest.raises(Trap, match="input does not match any value of arg"):
         parse(gateway, "192.0.2.1%eth9", state)
