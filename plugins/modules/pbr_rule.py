@@ -43,8 +43,12 @@ options:
     description:
       - The ownership tag. Rules are added with C(protocol) set to it, and only rules whose protocol equals it are
         ever changed or removed.
-      - A number 0..255 or a name from C(rt_protos)/C(rt_protos.d). The default, C(211), is unassigned by the kernel
-        and by iproute2; change it only together with every other run that manages the same host.
+      - A number 0..255 or a name from C(rt_protos.d). Every protocol iproute2 names by itself is refused (0
+        C(unspec), which C(ip -json) shows for untagged rules such as the kernel's C(lookup local/main/default); 3
+        C(boot), which tailscale uses; 4 C(static), 16 C(dhcp), the routing daemons' numbers ...), because owning it
+        would mean changing and deleting rules others made.
+      - The default, C(211), is unassigned by the kernel and by iproute2; change it only together with every other
+        run that manages the same host.
     type: str
     default: '211'
   config:
@@ -56,15 +60,15 @@ options:
       priority:
         description:
           - The rule's priority (C(ip rule ... priority)), 0..4294967295.
-          - Together with O(config[].family) it identifies the rule. Rules of other owners at the same priority
-            are left alone.
+          - Together with O(config[].family) it identifies the rule. Rules of other owners at the same priority are
+            left alone.
         type: int
         required: true
       family:
         description:
           - The address family of the rule.
-          - Defaults to the family of O(config[].from) and O(config[].to), and to V(ipv4) when neither is given.
-            An entry that mixes IPv4 and IPv6 is refused.
+          - Defaults to the family of O(config[].from) and O(config[].to), and to V(ipv4) when neither is given. An
+            entry that mixes IPv4 and IPv6 is refused.
         type: str
         choices: [ipv4, ipv6]
       invert:
@@ -74,8 +78,8 @@ options:
         default: false
       from:
         description:
-          - Source prefix (C(from)). Host bits are dropped, so V(192.0.2.7/24) is V(192.0.2.0/24). V(all) or a
-            C(/0) means any source.
+          - Source prefix (C(from)). Host bits are dropped, so V(192.0.2.7/24) is V(192.0.2.0/24). V(all) or a C(/0)
+            means any source.
         type: str
       to:
         description:
@@ -83,10 +87,10 @@ options:
         type: str
       tos:
         description:
-          - The DS field byte to match (C(tos)), a number (V(0x10), V(16)) or a name from C(rt_dsfield)
-            (V(EF)). The ECN bits (0x03) must be zero.
-          - IPv4 rules match only the legacy TOS bits (0x1e) on kernels before DSCP rules; the kernel refuses
-            others with C(Invalid tos).
+          - The DS field byte to match (C(tos)), a number (V(0x10), V(16)) or a name from C(rt_dsfield) (V(EF)). The
+            ECN bits (0x03) must be zero.
+          - IPv4 rules match only the legacy TOS bits (0x1e) on kernels before DSCP rules; the kernel refuses others
+            with C(Invalid tos).
         type: str
       dscp:
         description:
@@ -115,11 +119,12 @@ options:
         type: str
       sport:
         description:
-          - Source port (C(sport)), a number or a range V(first-last); a reversed range is refused.
+          - Source port (C(sport)), 1..65534 or a range V(first-last) of those (the kernel takes no port 0 or 65535);
+            a reversed range is refused.
         type: str
       dport:
         description:
-          - Destination port (C(dport)), a number or a range V(first-last).
+          - Destination port (C(dport)), as for O(config[].sport).
         type: str
       uidrange:
         description:
@@ -134,20 +139,20 @@ options:
         description:
           - What the rule does. Defaults to V(lookup) when O(config[].table) or O(config[].l3mdev) is given, and to
             V(goto) when O(config[].goto) is given.
-          - V(lookup) looks up O(config[].table); V(goto) jumps to the rule at O(config[].goto); V(blackhole),
-            V(unreachable) and V(prohibit) drop the packet; V(nop) does nothing.
+          - V(lookup) looks up O(config[].table); V(goto) jumps to the rule at O(config[].goto); V(blackhole), V(unreachable)
+            and V(prohibit) drop the packet; V(nop) does nothing.
         type: str
         choices: [lookup, goto, blackhole, unreachable, prohibit, nop]
       table:
         description:
-          - The table to look up (C(lookup)), an id 1..4294967295 or a name from C(rt_tables) or
-            C(rt_tables.d/*.conf) on the target (V(main), V(isp_a)). Table 0 is refused.
+          - The table to look up (C(lookup)), an id 1..4294967295 or a name from C(rt_tables) or C(rt_tables.d/*.conf)
+            on the target (V(main), V(isp_a)). Table 0 is refused.
           - With O(state=rendered) a name stays a name in the commands.
         type: str
       goto:
         description:
-          - The priority to jump to (C(goto)); it must be after this rule's. A target without a rule is allowed
-            (the kernel shows it C(unresolved)).
+          - The priority to jump to (C(goto)); it must be after this rule's. A target without a rule is allowed (the
+            kernel shows it C(unresolved)).
         type: int
       suppress_prefixlength:
         description:
@@ -156,8 +161,7 @@ options:
         type: int
       suppress_ifgroup:
         description:
-          - Ignore a lookup result through a device of this group (C(suppress_ifgroup)), a number or a name from
-            C(/etc/iproute2/group).
+          - Ignore a lookup result through a device of this group (C(suppress_ifgroup)), a number or a name from C(/etc/iproute2/group).
         type: str
 notes:
   - The module never flushes rules; rules it does not own stay where they are, even when they overlap.

@@ -151,3 +151,58 @@ def test_rendered_needs_no_namespace():
         "ip -4 rule add priority 1021 to 10.0.0.0/8 ipproto udp sport 1000-2000 unreachable protocol 211",
         "ip -6 rule add priority 1050 to 2001:db8:99::/48 lookup isp_a protocol 211",
     ]
+
+
+# ---------------------------------------------------------------------------
+# Issue 11: each defect against the real kernel
+
+
+@pytest.mark.parametrize("option", ["iif", "oif"])
+def test_an_interface_with_a_hash_changes_nothing(ns, option):
+    """Defect 1: 'iif wan0#x' reached ip -batch, which cut the line at '#'."""
+    before = rules(ns)
+    result = pbr_rule(ns, config=[{"priority": 1100, option: "wan0#x", "table": "isp_a"}], state="merged")
+    assert result["failed"] and result["field"] == "config[priority=1100].%s" % option
+    assert rules(ns) == before
+
+
+@pytest.mark.parametrize("tag", ["boot", "0"])
+def test_a_tag_others_use_is_refused_and_their_rules_stay(ns, tag):
+    """Defect 2: protocol boot owned tailscale's rules, protocol 0 the kernel's lookup local/main/default."""
+    before = rules(ns)
+    for state in ("overridden", "deleted"):
+        result = pbr_rule(ns, config=[], state=state, protocol=tag)
+        assert result["failed"] and result["field"] == "protocol"
+    assert rules(ns) == before
+    assert ns.run("ping", "-c", "1", "-W", "1", "127.0.0.1", check=False)
+
+
+def test_merged_into_another_table_looks_the_new_table_up(ns):
+    """Defect 3: merged rendered the old table's name; the run failed or kept the old WAN."""
+    pbr_rule(ns, config=[{"priority": 1000, "fwmark": "0x100", "fwmask": "0xff00", "table": "isp_a"}], state="merged")
+    result = pbr_rule(ns, config=[{"priority": 1000, "table": "isp_b"}], state="merged")
+    assert result["changed"] and not result.get("failed")
+    assert [(r["priority"], r["table"], r["fwmark"]) for r in owned(ns)["ipv4"]] == [(1000, "isp_b", "0x100")]
+    assert pbr_rule(ns, config=[{"priority": 1000, "table": "isp_b"}], state="merged")["changed"] is False
+
+
+@pytest.mark.parametrize("state", ["merged", "replaced", "overridden", "deleted"])
+def test_a_run_converges_from_two_owned_rules_at_one_priority(ns, state):
+    """Defect 5: what a run killed between a replacement's add and del leaves behind."""
+    ns.ip("-4", "rule", "add", "priority", "1000", "fwmark", "0x100", "lookup", "isp_a", "protocol", "211")
+    ns.ip("-4", "rule", "add", "priority", "1000", "fwmark", "0x200", "lookup", "isp_a", "protocol", "211")
+    wanted = {"priority": 1000, "fwmark": "0x200", "table": "isp_a"}
+    result = pbr_rule(ns, config=[wanted] if state != "deleted" else [{"priority": 1000}], state=state)
+    assert result["changed"] and not result.get("failed"), result.get("msg")
+    expected = [] if state == "deleted" else [(1000, "0x200")]
+    assert [(r["priority"], r["fwmark"]) for r in owned(ns)["ipv4"]] == expected
+    again = pbr_rule(ns, config=[wanted] if state != "deleted" else [{"priority": 1000}], state=state)
+    assert again["changed"] is False
+
+
+def test_replacing_a_rule_by_one_without_its_prefix_works(ns):
+    """Defect 10: the kernel refused the general rule beside the specific one ('File exists')."""
+    pbr_rule(ns, config=[{"priority": 1100, "from": "192.0.2.0/24", "table": "isp_a"}], state="merged")
+    result = pbr_rule(ns, config=[{"priority": 1100, "table": "isp_a"}], state="replaced")
+    assert result["changed"] and not result.get("failed"), result.get("msg")
+    assert [(r["priority"], r["src"]) for r in owned(ns)["ipv4"]] == [(1100, "all")]

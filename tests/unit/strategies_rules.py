@@ -30,8 +30,8 @@ def _address(number, family):
     return ":".join(groups)
 
 
-def ranges(maximum):
-    return st.tuples(st.integers(0, maximum), st.integers(0, maximum)).map(sorted).map(
+def ranges(maximum, minimum=0):
+    return st.tuples(st.integers(minimum, maximum), st.integers(minimum, maximum)).map(sorted).map(
         lambda pair: str(pair[0]) if pair[0] == pair[1] else "%d-%d" % tuple(pair))
 
 
@@ -49,7 +49,7 @@ def _optional_fields(family):
         "tos": st.integers(0, 63).map(lambda dscp: hex(dscp << 2)),
         "iif": interface_names, "oif": interface_names,
         "ipproto": st.sampled_from(("tcp", "udp", "6", "47", "gre", "132")),
-        "sport": ranges(65535), "dport": ranges(65535), "uidrange": ranges(U32),
+        "sport": ranges(65534, 1), "dport": ranges(65534, 1), "uidrange": ranges(U32),
         "invert": st.just(True),
     }
 

@@ -26,8 +26,12 @@ so no caller ever asks whether an engine has something.
     to_configs(records) -> [dict]                 default: ``to_config`` of each
     sort_key(record)                              default: device order
     finish_plan(ops, wanted, current, predicted, params) -> [Op]
-                           ops the generic plan cannot know about (moves, table scopes, leftovers)
+                           ops the generic plan cannot know about (moves, table scopes), appended
+    revise_plan(ops, wanted, current, params) -> [Op]
+                           the whole plan, revised where the device needs another order (default: as is)
     parse_running_config(text, params) -> dump    default: the text as JSON
+    config_fields          the field table of ``config`` (``core.fields``), when the engine declares one;
+                           the module's DOCUMENTATION suboptions are generated from it (tools/field_docs.py)
 """
 
 from __future__ import absolute_import, division, print_function
@@ -46,6 +50,10 @@ def no_facts(dump, params):
 
 def no_more_ops(ops, wanted, current, predicted, params):
     return []
+
+
+def plan_as_is(ops, wanted, current, params):
+    return ops
 
 
 def device_order(record):
@@ -73,7 +81,9 @@ class Engine:
     to_configs: object = None
     sort_key: object = device_order
     finish_plan: object = no_more_ops
+    revise_plan: object = plan_as_is
     parse_running_config: object = json_running_config
+    config_fields: tuple = ()
 
     def configs(self, records):
         if self.to_configs is not None:

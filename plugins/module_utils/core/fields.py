@@ -128,12 +128,23 @@ def given_values(fields, item, field_name):
 
 
 def read_values(fields, entry):
-    """``{attribute: canonical}`` of one dump entry; a field the entry leaves out is its ``device_default``."""
+    """``{attribute: canonical}`` of one dump entry; a field the entry leaves out is its ``device_default``.
+
+    A value the collection would never write (another tool's interface ``wan0#x``) is kept as the
+    device printed it: a foreign entry stays readable, and an owned one gets rewritten.
+    """
     values = {}
     for field in fields:
         raw = field.read(entry) if field.read else entry.get(field.keyword)
-        values[field.name] = field.device_default if raw is None else field.normalise(raw, "dump." + field.option)
+        values[field.name] = field.device_default if raw is None else _read_value(field, raw)
     return values
+
+
+def _read_value(field, raw):
+    try:
+        return field.normalise(raw, "dump." + field.option)
+    except InvalidInput:
+        return raw
 
 
 # ---------------------------------------------------------------------------
@@ -200,7 +211,6 @@ INTERFACE = Kind("str", _interface)
 
 def number_range(low, high, what):
     """``"443"`` -> (443, 443), ``"1000-2000"`` -> (1000, 2000), each end ``low..high``."""
-    end = integer(low, high)
 
     def normalise(value, field_name):
         match = _RANGE.match(value) if isinstance(value, str) else None
@@ -208,8 +218,9 @@ def number_range(low, high, what):
             match = _RANGE.match(str(value))
         if not match:
             raise InvalidInput(field_name, value, "is not a %s or a range first-last" % what)
-        first = end.normalise(match.group(1), field_name)
-        last = first if match.group(2) is None else end.normalise(match.group(2), field_name)
+        first, last = int(match.group(1)), int(match.group(2) or match.group(1))
+        if not (low <= first <= high and low <= last <= high):
+            raise InvalidInput(field_name, value, "is out of range %d..%d" % (low, high))
         if last < first:
             raise InvalidInput(field_name, value, "is a reversed range (%d > %d)" % (first, last))
         return (first, last)

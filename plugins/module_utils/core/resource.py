@@ -106,7 +106,8 @@ def read_state(engine, params, dump):
 def converge_ops(engine, wanted, current, state, params):
     """The generic plan, plus what the engine adds (ordering, table scopes, leftovers of an interrupted run)."""
     ops = plan(wanted, current, state, engine.merge)
-    return ops + engine.finish_plan(ops, wanted, current, simulate(current, ops), params)
+    ops = ops + engine.finish_plan(ops, wanted, current, simulate(current, ops), params)
+    return engine.revise_plan(ops, wanted, current, params)
 
 
 def normalise_all(engine, params, facts):

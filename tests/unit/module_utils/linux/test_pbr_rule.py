@@ -10,7 +10,8 @@ from hypothesis import example, given, settings, strategies as st
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.commands import texts
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux import pbr_rule as engine
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import InvalidInput
-from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import ADD, DELETE, REPLACE, Op, plan, simulate
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import (
+    ADD, DELETE, REPLACE, Op, converge_ops, plan, simulate)
 from unit.strategies_rules import PARAMS, garbage_text, invalid_text, rule_configs, rule_lists
 
 # Lists of rules cost ~30 ms an example to draw; 60 keeps the file within its time budget.
@@ -354,3 +355,84 @@ def test_an_interrupted_replace_is_undone_from_what_the_kernel_shows():
     ops = plan([old], current, "overridden", engine.merge)
     assert texts(engine.render(ops, PARAMS)) == ["ip -4 rule del priority 1000 fwmark 0x200 lookup 5 protocol 211"]
     assert simulate(current, ops) == [old] and new.key == old.key
+
+
+# ---------------------------------------------------------------------------
+# Issue 11: the defects the field table and the revised plan make impossible
+
+
+@pytest.mark.parametrize("option", ["iif", "oif"])
+@pytest.mark.parametrize("name", ["wan0#x", "wan0\n", "wan 0", 'wan"0', "wan0\\", "wan\t0", "wän0"])
+def test_an_interface_ip_batch_would_misread_is_refused(option, name):
+    """Defect 1: '#' starts a comment in an ip -batch line, so 'iif wan0#x lookup 5' ran as 'iif wan0';
+    a trailing newline passed the old $-anchored pattern."""
+    with pytest.raises(InvalidInput) as error:
+        rule(priority=10, table=5, **{option: name})
+    assert (error.value.field, error.value.value) == ("config[priority=10].%s" % option, name)
+
+
+@pytest.mark.parametrize("option", ["dport", "sport"])
+@pytest.mark.parametrize("value", ["0", "65535", "0-10", "100-65535"])
+def test_a_port_the_kernel_refuses_is_refused_here(option, value):
+    """Defect 16: the kernel takes ports 1..65534 (fib_rule_port_range_valid); 0 and 65535 reached it."""
+    with pytest.raises(InvalidInput) as error:
+        rule(priority=10, table=5, ipproto="tcp", **{option: value})
+    assert (error.value.field, error.value.value) == ("config[priority=10].%s" % option, value)
+
+
+def test_merged_into_another_table_renders_the_new_tables_name():
+    """Defect 3: the merged record kept the old table's name, so the add named the wrong WAN."""
+    current = rule(priority=1000, fwmark="0x100", fwmask="0xff00", table="isp_a")
+    merged = engine.merge(current, rule(priority=1000, table="isp_b"))
+    ops = plan([rule(priority=1000, table="isp_b")], [current], "merged", engine.merge)
+    assert merged.table == 102 and merged.table.name == "isp_b"
+    assert texts(engine.render(ops, PARAMS))[0] == \
+        "ip -4 rule add priority 1000 fwmark 0x100/0xff00 lookup isp_b protocol 211"
+
+
+def test_dropping_a_prefix_deletes_the_old_rule_before_adding_the_new_one():
+    """Defect 10: the kernel takes 'priority 5 lookup 5' for the rule 'priority 5 from X lookup 5' that is
+    still there (rule_exists ignores prefixes the new rule leaves unset): the add failed with File exists."""
+    specific, general = rule(priority=5, **{"from": "192.0.2.0/24"}, table=5), rule(priority=5, table=5)
+    assert engine.kernel_takes_for_existing(general, specific)
+    assert not engine.kernel_takes_for_existing(specific, general)
+    old, new = specific, general
+    ops = plan([new], [old], "replaced", engine.merge)
+    assert texts(engine.render(ops, PARAMS)) == ["ip -4 rule del priority 5 from 192.0.2.0/24 lookup 5 protocol 211",
+                                                 "ip -4 rule add priority 5 lookup 5 protocol 211"]
+
+
+def leftover_dump(*rules_at_1000):
+    return {"rules4": [dict(priority=1000, src="all", table="5", protocol="211", **extra) for extra in rules_at_1000]}
+
+
+@pytest.mark.parametrize("state", ["merged", "replaced", "overridden"])
+def test_a_run_converges_from_two_owned_rules_at_one_priority(state):
+    """Defect 5: a run stopped between a replacement's add and its del leaves two owned rules at one priority;
+    every later run failed with File exists. Now the priority is rebuilt, deleting first to last."""
+    current = engine.parse(leftover_dump({"fwmark": "0x100"}, {"fwmark": "0x200"}), PARAMS, FACTS)
+    wanted = [rule(priority=1000, fwmark="0x200", table=5)]
+    ops = converge_ops(engine.ENGINE, wanted, current, state, dict(PARAMS, state=state))
+    assert texts(engine.render(ops, PARAMS)) == ["ip -4 rule del priority 1000 fwmark 0x100 lookup 5 protocol 211",
+                                                 "ip -4 rule del priority 1000 fwmark 0x200 lookup 5 protocol 211",
+                                                 "ip -4 rule add priority 1000 fwmark 0x200 lookup 5 protocol 211"]
+    after = simulate(current, ops)
+    assert [r for r in after if r.owned] == wanted
+    assert converge_ops(engine.ENGINE, wanted, after, state, dict(PARAMS, state=state)) == []
+
+
+def test_deleted_removes_every_owned_rule_of_a_priority_with_leftovers():
+    current = engine.parse(leftover_dump({"iif": "lan0"}, {}), PARAMS, FACTS)
+    deleting = dict(PARAMS, state="deleted")
+    ops = converge_ops(engine.ENGINE, [engine.normalise({"priority": 1000}, deleting, FACTS)], current, "deleted",
+                       deleting)
+    assert [r for r in simulate(current, ops) if r.owned] == []
+    # first to last: the general rule's delete would otherwise hit the specific one listed before it
+    assert texts(engine.render(ops, PARAMS)) == ["ip -4 rule del priority 1000 iif lan0 lookup 5 protocol 211",
+                                                 "ip -4 rule del priority 1000 lookup 5 protocol 211"]
+
+
+def test_a_foreign_rules_odd_interface_is_read_not_refused():
+    """What another tool made is read as it is, whatever the collection itself would refuse to write."""
+    dump = {"rules4": [{"priority": 7, "src": "all", "iif": "wan0#x", "table": "5", "protocol": "boot"}]}
+    assert engine.parse(dump, PARAMS, FACTS)[0].iif == "wan0#x"
