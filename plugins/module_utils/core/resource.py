@@ -26,7 +26,6 @@ import bisect
 from collections import namedtuple
 
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.commands import texts
-from ansible_collections.multiwan.pbr.plugins.module_utils.core.config_entries import InvalidEntry, validated_entries
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import ApplyFailed, DeviceError, InvalidInput
 
 STATES = ("merged", "replaced", "overridden", "deleted", "gathered", "rendered", "parsed")
@@ -125,6 +124,10 @@ def validated_config(engine, params):
     An engine without one (nft_connmark) builds ``config`` itself from options AnsibleModule checked."""
     if engine.config_spec is None:
         return params.get("config")
+    # Imported here: config_entries needs ansible-core's validators, which a module has and the
+    # failover agent on the router does not (it builds its records from an already checked layout).
+    from ansible_collections.multiwan.pbr.plugins.module_utils.core.config_entries import (
+        InvalidEntry, validated_entries)
     try:
         return validated_entries(engine.config_spec, params.get("config"))
     except InvalidEntry as error:
