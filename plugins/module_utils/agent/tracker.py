@@ -179,6 +179,8 @@ class Health:
     @property
     def troubles(self):
         """Every current trouble, the most basic first."""
+        if not self.kernel_troubles:
+            return [self.probe_trouble] if self.probe_trouble else []
         found = [trouble for _check, trouble in self.kernel_troubles]
         if self.probe_trouble:
             found.append(self.probe_trouble)
@@ -189,6 +191,13 @@ def initial(settings, now):
     """A new tracker: up until something says otherwise, so starting the agent moves no traffic."""
     windows = ((),) * settings.probes.targets if settings.probes else ()
     return Health(state=UP, since=now, reason="start", detail="agent started", windows=windows)
+
+
+def carried_over(settings, health):
+    """``health`` under new ``settings`` (a reload changed the WAN): the verdict, its reason and the flap
+    memory stay; probe counts and windows start again for the new targets."""
+    windows = ((),) * settings.probes.targets if settings.probes else ()
+    return replace(health, probe_trouble=None, bad_rounds=0, good_rounds=0, late_targets=(), windows=windows)
 
 
 def step(settings, health, observation, now):
@@ -249,13 +258,14 @@ def _after_round(judgement, health, observation):
         return health
     windows = tuple((window + (rtt,))[-judgement.window_rounds:]
                     for window, rtt in zip(health.windows, observation.rtts))
-    answered = sum(1 for rtt in observation.rtts if rtt is not None)
+    answered = len(observation.rtts) - observation.rtts.count(None)
     if answered >= judgement.reliability:
-        health = replace(health, bad_rounds=0, good_rounds=health.good_rounds + 1, late_targets=())
+        counts = dict(bad_rounds=0, good_rounds=health.good_rounds + 1, late_targets=())
     else:
-        health = replace(health, bad_rounds=health.bad_rounds + 1, good_rounds=0)
-    health = replace(health, windows=windows)
-    return replace(health, probe_trouble=_probe_trouble(judgement, health))
+        counts = dict(bad_rounds=health.bad_rounds + 1, good_rounds=0, late_targets=health.late_targets)
+    health = replace(health, windows=windows, **counts)
+    trouble = _probe_trouble(judgement, health)
+    return health if trouble == health.probe_trouble else replace(health, probe_trouble=trouble)
 
 
 def _after_late_answer(judgement, health, target):
@@ -286,21 +296,24 @@ def _probe_trouble(judgement, health):
                        % (judgement.reliability, judgement.targets, health.bad_rounds))
     if any(len(window) < judgement.window_rounds for window in health.windows):
         return None
-    return _window_trouble(judgement, [target_stats(window) for window in health.windows])
+    return _window_trouble(judgement, health.windows)
 
 
-def _window_trouble(judgement, stats):
-    lossy = [loss for loss, _latency in stats if loss > judgement.loss_percent]
-    slow = [latency for loss, latency in stats if loss <= judgement.loss_percent and latency is not None
-            and judgement.latency_ms is not None and latency > judgement.latency_ms]
-    healthy = len(stats) - len(lossy) - len(slow)
-    if healthy >= judgement.reliability:
+def _window_trouble(judgement, windows):
+    # loss first: it is a count, while latency needs a sort and is off by default
+    losses = [100.0 * window.count(None) / len(window) for window in windows]
+    lossy = [loss for loss in losses if loss > judgement.loss_percent]
+    slow = []
+    if judgement.latency_ms is not None:
+        slow = [latency for (loss, latency) in map(target_stats, windows) if loss <= judgement.loss_percent
+                and latency is not None and latency > judgement.latency_ms]
+    if len(windows) - len(lossy) - len(slow) >= judgement.reliability:
         return None
     if len(lossy) >= len(slow):
         return Trouble("loss", "%d of %d targets lost more than %g %% of probes (worst %.0f %%)"
-                       % (len(lossy), len(stats), judgement.loss_percent, max(lossy)))
+                       % (len(lossy), len(windows), judgement.loss_percent, max(lossy)))
     return Trouble("latency", "%d of %d targets answered slower than %g ms (median, worst %.0f ms)"
-                   % (len(slow), len(stats), judgement.latency_ms, max(slow)))
+                   % (len(slow), len(windows), judgement.latency_ms, max(slow)))
 
 
 # -- judging
