@@ -44,6 +44,7 @@ from ansible_collections.multiwan.pbr.plugins.module_utils.agent.probes import P
 
 log = logging.getLogger("multiwan_pbr.agent")
 MAX_WAIT = 1.0          # seconds: the loop looks at its timers at least this often
+DUMP_STALLED = 10.0     # seconds: a netlink dump that has not finished by then is started again
 _NETLINK, _SIGNALS = "netlink", "signals"
 
 
@@ -72,6 +73,7 @@ class Agent:
         self.netlink = None
         self.kernel, self._dumped_kernel = uplinks.KernelView(), uplinks.KernelView()
         self.kernel_ready = False
+        self._dump_started = clock()
         self.wans = {}
         self.changes, self.applied_view = [], None
         self._view_dirty, self._retry_at = True, 0.0
@@ -90,6 +92,7 @@ class Agent:
         self.netlink = netlink.RtNetlink()
         self.selector.register(self.netlink, selectors.EVENT_READ, _NETLINK)
         self.netlink.request_dumps()
+        self._dump_started = now
         self._catch_signals()
         log.info("started: %d WAN(s) from %s", len(self.wans), self.config_path)
 
@@ -205,7 +208,7 @@ class Agent:
         for record in records:
             if isinstance(record, netlink.Overrun):
                 log.warning("netlink events were lost (receive buffer full); dumping everything again")
-                self._dumped_kernel = uplinks.KernelView()
+                self._dumped_kernel, self._dump_started = uplinks.KernelView(), now
             elif isinstance(record, netlink.DumpFailed):
                 log.warning("a netlink dump failed: %s", os.strerror(record.error))
             if self._dumped_kernel is not None:
@@ -255,6 +258,10 @@ class Agent:
     # -- timers
 
     def _on_time(self, now):
+        if self._dumped_kernel is not None and now - self._dump_started > DUMP_STALLED:
+            log.warning("the netlink dump stalled for %g s; starting it again", DUMP_STALLED)
+            self.netlink.resync()
+            self._dumped_kernel, self._dump_started = uplinks.KernelView(), now
         for wan in self.wans.values():
             for family in wan.families.values():
                 self._probe(family, now)

@@ -10,7 +10,13 @@ to the link, neighbour, IPv4/IPv6 address and route groups, it dumps the current
 at a time, as the kernel wants) and then reports changes as they happen; no polling, no ``ip``.
 
 If the kernel drops events because the socket's buffer overflowed (``ENOBUFS``), ``read`` returns an
-``Overrun`` record and dumps everything again: a missed event must not leave a stale view.
+``Overrun`` record and dumps everything again: a missed event must not leave a stale view. A dump the
+kernel refuses for lack of room (or because another is running) is asked for again.
+
+Measured here (``tests/integration/agent/test_netlink_netns.py``): carrier changes reach the socket
+through the kernel's linkwatch, which reports a device at most about once a second: a carrier loss
+less than a second after the previous link event arrives up to ~1 s late, and a flap shorter than that
+can be reported only as its final state. Nothing faster exists in rtnetlink; probes cover the rest.
 
 The layouts are those of ``<linux/netlink.h>``, ``<linux/rtnetlink.h>``, ``<linux/if_link.h>``,
 ``<linux/neighbour.h>`` and ``<linux/if_addr.h>``; the tests parse bytes recorded from the kernel
@@ -73,6 +79,7 @@ _DUMP_HEADERS = {"link": (RTM_GETLINK, _IFINFOMSG.pack(0, 0, 0, 0, 0)),
                  "route": (RTM_GETROUTE, _RTMSG.pack(0, 0, 0, 0, 0, 0, 0, 0, 0))}
 DUMP_ORDER = ("link", "addr", "neigh", "route")
 RECEIVE_BUFFER = 4 * 1024 * 1024
+_RETRIED = (errno.ENOBUFS, errno.EBUSY, errno.EAGAIN, errno.EINTR)    # dump refusals worth asking again
 
 
 @dataclass(frozen=True)
@@ -199,7 +206,7 @@ class RtNetlink:
                                     NETLINK_ROUTE)
         _grow_receive_buffer(self.socket)
         self.socket.bind((0, groups))
-        self._queued, self._running, self._seq = deque(), None, 0
+        self._queued, self._running, self._seq = deque(), (None, None), 0     # running: (seq, kind)
 
     def fileno(self):
         return self.socket.fileno()
@@ -210,7 +217,7 @@ class RtNetlink:
     @property
     def dumping(self):
         """True while a dump is running or queued."""
-        return self._running is not None or bool(self._queued)
+        return self._running[0] is not None or bool(self._queued)
 
     def request_dumps(self, kinds=DUMP_ORDER):
         """Queue dumps of ``kinds`` (link, addr, neigh, route); the first starts now."""
@@ -229,24 +236,41 @@ class RtNetlink:
                 if error.errno != errno.ENOBUFS:
                     raise
                 records.append(Overrun())
-                self._running = None
-                self._queued.clear()
-                self.request_dumps()
+                self.resync()
                 continue
             if keep is not None:
                 keep.append(data)
             for record in parse(data):
                 records.append(record)
-                if isinstance(record, (DumpDone, DumpFailed)) and self._running == record.seq:
-                    self._running = None
-                    self._start_next()
+                if isinstance(record, (DumpDone, DumpFailed)) and record.seq == self._running[0]:
+                    self._dump_finished(record)
+
+    def _dump_finished(self, record):
+        kind, self._running = self._running[1], (None, None)
+        if isinstance(record, DumpFailed) and record.error in _RETRIED:
+            self._queued.appendleft(kind)       # the kernel had no room or was busy: ask again
+        self._start_next()
+
+    def resync(self):
+        """Drop what is queued and dump everything again (after an overrun, or a dump that stalled)."""
+        # What is still queued is older than the overrun and the dump replaces it: drop it, so that the
+        # dump's replies find room in the buffer.
+        while True:
+            try:
+                self.socket.recv(1 << 16)
+            except (BlockingIOError, OSError):
+                break
+        self._running = (None, None)
+        self._queued.clear()
+        self.request_dumps()
 
     def _start_next(self):
-        if self._running is not None or not self._queued:
+        if self._running[0] is not None or not self._queued:
             return
         self._seq += 1
-        self.socket.send(dump_request(self._queued.popleft(), self._seq))
-        self._running = self._seq
+        kind = self._queued.popleft()
+        self.socket.send(dump_request(kind, self._seq))
+        self._running = (self._seq, kind)
 
 
 def _grow_receive_buffer(sock):

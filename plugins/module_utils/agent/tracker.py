@@ -322,10 +322,10 @@ def _window_trouble(judgement, windows):
 def _judge(settings, health, now):
     troubles = health.troubles
     if troubles:
-        health = replace(health, last_trouble=now)
         if health.state == UP:
-            return _went_down(settings, health, troubles[0], now)
-        return health, ()
+            return _went_down(settings, replace(health, last_trouble=now), troubles[0], now)
+        # down already: the reason shown is why it is down now (admin down, then absent ...)
+        return replace(health, last_trouble=now, reason=troubles[0].reason, detail=troubles[0].detail), ()
     if health.state == DOWN and _may_come_up(settings, health, now):
         return _went_up(settings, health, now)
     return health, ()

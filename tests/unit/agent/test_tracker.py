@@ -255,3 +255,11 @@ def test_round_failure_probability():
     assert tracker.round_failure_probability(1, 1, 0.1) == pytest.approx(0.1)
     assert tracker.round_failure_probability(2, 1, 0.1) == pytest.approx(0.01)
     assert tracker.round_failure_probability(3, 2, 0.1) == pytest.approx(3 * 0.01 * 0.9 + 0.001)
+
+
+def test_while_down_the_reason_follows_the_current_trouble():
+    config = settings()
+    health = tracker.initial(config, 0.0)
+    health, _transitions = tracker.step(config, health, KernelSays("link", False, "carrier", "wan2 is administratively down"), 1.0)
+    health, transitions = tracker.step(config, health, KernelSays("link", False, "carrier", "wan2 is absent"), 1.1)
+    assert transitions == () and (health.reason, health.detail, health.since) == ("carrier", "wan2 is absent", 1.0)
