@@ -28,7 +28,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import common  # noqa: E402,F401  (puts tests/ and the collection on the path)
+import common  # noqa: E402  (also puts tests/ and the collection on the path)
 from integration.agent.agent_process import AgentProcess  # noqa: E402
 from support.multiwan_topology import ISP_GATEWAY, UPLINK, Topology  # noqa: E402
 
@@ -87,17 +87,18 @@ def trials(count, rng):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--trials", type=int, default=10)
     parser.add_argument("--seed", type=int, default=12)
     options = parser.parse_args(argv)
     results = trials(options.trials, random.Random(options.seed))
-    print("agent detection with defaults, %d trials per fault (timeout 0.8 s, interval 0.2 s)" % options.trials)
+    print("agent detection with defaults, %d trials per fault (timeout 0.8 s, interval 0.2 s) on %s"
+          % (options.trials, common.machine()))
     print("  %-14s %-22s %8s %8s %8s %8s" % ("fault", "WAN", "median", "max", "min", "goal"))
     for (kind, number), seconds in results.items():
         probed = "wan%d, %d target(s)" % (number, len(TARGETS[number]))
-        print("  %-14s %-22s %7.2fs %7.2fs %7.2fs %7.1fs" % (kind, probed, statistics.median(seconds), max(seconds),
-                                                           min(seconds), GOALS[kind]))
+        figures = (statistics.median(seconds), max(seconds), min(seconds), GOALS[kind])
+        print("  %-14s %-22s %7.2fs %7.2fs %7.2fs %7.1fs" % ((kind, probed) + figures))
     print("  anchors' defaults (issue 12): roughly 10-50 s")
     return 0
 

@@ -117,7 +117,7 @@ def _sent(path):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--seconds", type=float, default=120.0)
     parser.add_argument("--wans", type=int, default=8)
     parser.add_argument("--targets", type=int, default=3)

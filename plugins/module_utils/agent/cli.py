@@ -44,11 +44,11 @@ def check_config(path, out=None, err=None):
     try:
         loaded = agent_config.load(path)
     except (agent_config.ConfigError, OSError) as error:
-        print("%s: %s" % (path, error), file=err)
+        err.write("%s: %s\n" % (path, error))
         return 1
-    print("%s: ok" % path, file=out)
+    out.write("%s: ok\n" % path)
     for wan in loaded.wans:
-        print("  " + describe(wan), file=out)
+        out.write("  " + describe(wan) + "\n")
     return 0
 
 
@@ -72,17 +72,17 @@ def show_status(arguments, out=None, err=None):
         try:
             path = agent_config.load(arguments.config).status_file
         except (agent_config.ConfigError, OSError) as error:
-            print("%s: %s" % (arguments.config, error), file=err)
+            err.write("%s: %s\n" % (arguments.config, error))
             return 1
     path = path or agent_config.DEFAULT_STATUS_FILE
     try:
         content = status.read(path)
     except (OSError, ValueError) as error:
-        print("no status at %s (%s): is %s running?" % (path, error, PROGRAM), file=err)
+        err.write("no status at %s (%s): is %s running?\n" % (path, error, PROGRAM))
         return 1
     stale = status.is_stale(content)
     if arguments.json:
-        print(json.dumps(dict(content, stale=stale), indent=1, sort_keys=True), file=out)
+        out.write(json.dumps(dict(content, stale=stale), indent=1, sort_keys=True) + "\n")
     else:
         out.write(status.render_table(content))
     return 2 if stale else 0
@@ -115,4 +115,4 @@ def _parser():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

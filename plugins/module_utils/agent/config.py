@@ -53,6 +53,7 @@ __metaclass__ = type
 
 import ipaddress
 import json
+import math
 import re
 from dataclasses import dataclass
 from typing import Optional, Tuple
@@ -328,7 +329,7 @@ def _require_object(value, field, known):
 
 
 def _require_number(value, field, above=None, at_least=None):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
         raise ConfigError(field, value, "must be a number")
     if above is not None and not value > above:
         raise ConfigError(field, value, "must be > %s" % above)

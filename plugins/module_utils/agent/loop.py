@@ -314,7 +314,8 @@ class Agent:
             return
         try:
             self.applier.apply(view, tuple(self.changes))
-        except Exception as error:      # pylint: disable=broad-except  (any failure: log, retry, keep probing)
+        # whatever the applier raises: log it, retry later, keep probing
+        except Exception as error:      # pylint: disable=broad-except
             log.error("apply failed, retrying in %g s: %s: %s", RETRY_SECONDS, type(error).__name__, error)
             self._retry_at = now + RETRY_SECONDS
             return

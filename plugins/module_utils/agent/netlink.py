@@ -389,4 +389,3 @@ def _ip(family, data):
 
 def _u32(data):
     return struct.unpack_from("=I", data)[0] if data else None
-

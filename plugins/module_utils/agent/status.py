@@ -48,7 +48,7 @@ def family_status(settings, health, targets=(), counters=None, facts=None, to_wa
     stats = [tracker.target_stats(window) for window in health.windows]
     entry = {"family": settings.family, "state": health.state, "since": iso(to_wall(health.since)),
              "reason": health.reason, "detail": health.detail,
-             "loss": _rounded(sum(loss for loss, _ in stats) / len(stats)) if stats else None,
+             "loss": _rounded(sum(loss for loss, _latency in stats) / len(stats)) if stats else None,
              "latency_ms": _median_latency(health.windows), "transitions": health.transitions}
     if settings.probes:
         entry["down_rounds"] = settings.probes.down_rounds

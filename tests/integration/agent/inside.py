@@ -102,6 +102,7 @@ def _netlink(argument):
             ready = True
             print(json.dumps({"ready": dumped}), flush=True)
 
+
 def _slow_echo(argument):
     from ansible_collections.multiwan.pbr.plugins.module_utils.agent import probes
     raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
