@@ -89,13 +89,17 @@ class Agent:
     def open(self):
         """Sockets, signal handlers and the first netlink dump; then ``iterate`` until ``stop``."""
         now = self.clock()
-        self.wans = dict((wan.name, self._build_wan(wan, now, None)) for wan in self.config.wans)
+        self.prepare(now)
         self.netlink = netlink.RtNetlink()
         self.selector.register(self.netlink, selectors.EVENT_READ, _NETLINK)
         self.netlink.request_dumps()
         self._dump_started = now
         self._catch_signals()
         log.info("started: %d WAN(s) from %s", len(self.wans), self.config_path)
+
+    def prepare(self, now):
+        """A tracker (and, for a probed WAN, a prober) for every family of every configured WAN."""
+        self.wans = dict((wan.name, self._build_wan(wan, now, None)) for wan in self.config.wans)
 
     def run(self):
         self.open()
@@ -136,7 +140,7 @@ class Agent:
             self.reload()
         now = self.clock()
         self._on_time(now)
-        self._flush(now)
+        self.flush(now)
 
     # -- configuration
 
@@ -209,7 +213,10 @@ class Agent:
             key.data.on_ready(key.fileobj, now)
 
     def _on_netlink(self, now):
-        records = self.netlink.read()
+        self.take_netlink(self.netlink.read(), now, self.netlink.dumping)
+
+    def take_netlink(self, records, now, dumping):
+        """Fold netlink records in; ``dumping``: whether a dump is still running after them."""
         for record in records:
             if isinstance(record, netlink.Overrun):
                 log.warning("netlink events were lost (receive buffer full); dumping everything again")
@@ -220,7 +227,7 @@ class Agent:
                 self._dumped_kernel = uplinks.fold(self._dumped_kernel, record)
             else:
                 self.kernel = uplinks.fold(self.kernel, record)
-        if self._dumped_kernel is not None and not self.netlink.dumping:
+        if self._dumped_kernel is not None and not dumping:
             self.kernel, self._dumped_kernel = self._dumped_kernel, None
             self.kernel_ready = True
         if records and self._dumped_kernel is None:
@@ -301,7 +308,8 @@ class Agent:
 
     # -- output
 
-    def _flush(self, now):
+    def flush(self, now):
+        """Call the applier if the view changed (and no retry is pending); write the status when due."""
         if self.kernel_ready and self._view_dirty and now >= self._retry_at:
             self._apply(now)
         if self._status_due or now >= self._next_status:
