@@ -68,6 +68,7 @@ class Agent:
 
     def __init__(self, config_path, loaded, applier, status_file=None, clock=time.monotonic, wall=time.time):
         self.config_path, self.config, self.applier = config_path, loaded, applier
+        self._status_file_given = status_file is not None
         self.status_file = status_file or loaded.status_file
         self.clock, self.wall = clock, wall
         self.selector = selectors.DefaultSelector()
@@ -165,6 +166,8 @@ class Agent:
         for gone in previous.values():
             self._close_wan(gone)
         self.config, self._view_dirty, self._status_due = loaded, True, True
+        if not self._status_file_given:
+            self.status_file = loaded.status_file
         if self.kernel_ready:
             self._recheck(now)
         log.info("reloaded %s: kept [%s], changed [%s], added [%s], removed [%s]", self.config_path,
@@ -287,8 +290,9 @@ class Agent:
             return
         if family.next_send <= now:
             prober.send_round(now)
-            # a late pass skips rounds rather than sending a burst
-            family.next_send = max(family.next_send + prober.plan.interval, now)
+            family.next_send += prober.plan.interval
+            if family.next_send <= now:     # a late pass skips rounds rather than sending a burst
+                family.next_send = self._round_start(now, prober.plan.interval)
         for observation in prober.due(now):
             self._observe(family, observation, now)
 

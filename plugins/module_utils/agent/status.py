@@ -12,13 +12,16 @@ change and every ``PERIOD`` seconds, so a reader never sees half a document. Sha
                "loss": 100.0, "latency_ms": null, "transitions": 1,
                "families": [{"family": "ipv4", "state": "down", "since": ..., "reason": "probes",
                              "detail": ..., "loss": 100.0, "latency_ms": null, "transitions": 1,
-                             "down_rounds": 5, "probes": {"sent": 480, "answered": 310},
+                             "down_rounds": 5, "probes": {"sent": 480, "answered": 310,
+                                                          "last_error": "203.0.113.10: Network is unreachable"},
                              "targets": [{"address": "198.18.2.2", "loss": 100.0, "latency_ms": null}],
                              "addresses": ["100.64.2.2/24"], "gateway": "100.64.2.1",
                              "gateway_state": "reachable"}]}]}
 
 A WAN is ``up`` when every family of it is up; ``loss`` (percent, over the window) and ``latency_ms``
-(median RTT) are its worst family's, a family's loss the mean of its targets'; ``since`` is when it entered its state. Times are UTC ISO 8601.
+(median RTT) are its worst family's, a family's loss the mean of its targets'; ``since`` is when it
+entered its state; for a down WAN ``reason`` and ``detail`` say why it is down now. ``last_error`` (the
+last socket error of a prober) appears only when there was one. Times are UTC ISO 8601.
 """
 
 from __future__ import absolute_import, division, print_function

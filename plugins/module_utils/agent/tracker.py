@@ -21,13 +21,13 @@ Verdicts
     down, probes     ``down`` rounds in a row in which fewer than ``reliability`` targets answered in
                      time (``probes``) -- unless late answers from ``reliability`` targets arrived during
                      that run; or, once the window is full, fewer than ``reliability`` targets with loss
-                     <= ``loss`` % (``loss``) and median RTT <= ``latency`` ms (``latency``).
+                     <= ``loss_percent`` (``loss``) and median RTT <= ``latency_ms`` (``latency``).
     up               nothing above for ``hold`` seconds -- doubled for each flap, at most ``hold_max``
                      -- and, when probed, the last ``up`` rounds each had their quorum.
 
 A WAN without ``track`` has no rounds: only the kernel checks and the hold judge it.
 
-Defaults and why (``DEFAULTS``; issue 12 sets the goals: a dead upstream behind a live gateway rerouted
+Defaults and why (``config.TRACK_DEFAULTS``; issue 12 sets the goals: a dead upstream behind a live gateway rerouted
 in <= 3 s median, carrier loss <= 1 s, zero false failovers under 10 % random loss, bounded flapping)
 
 * Carrier, address and gateway failures act on the netlink event itself: no round is waited for.
@@ -55,6 +55,8 @@ in <= 3 s median, carrier loss <= 1 s, zero false failovers under 10 % random lo
 * The window (20 s = 100 rounds) judges partial loss: a target fails when more than 50 % of its
   probes were lost. At 10 % loss, P(Binomial(100, 0.1) > 50) = 6.3e-25, times 432,000 windows a day
   (a union bound) = 2.7e-19 false downs a day; at 19 % it is 3.0e-7. 40 % would give 0.14 a day at 19 %.
+  The window remembers an outage too: after one longer than half the window, the WAN stays down until
+  its loss is back under 50 % (up to 10 s of good rounds), and only then does the hold start.
 * ``latency`` is off by default: a link is slow mostly because it is busy, and failing it over would
   move (and, for marked connections, delete) the traffic that makes it slow. RTTs beyond ``timeout``
   count as loss anyway.
