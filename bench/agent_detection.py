@@ -20,8 +20,8 @@ Everything happens in namespaces made here and removed afterwards.
 
 import argparse
 import os
+import platform
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -92,12 +92,12 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=12)
     options = parser.parse_args(argv)
     results = trials(options.trials, random.Random(options.seed))
-    print("agent detection with defaults, %d trials per fault (timeout 0.8 s, interval 0.2 s) on %s"
-          % (options.trials, common.machine()))
+    print("agent detection with defaults, %d trials per fault (timeout 0.8 s, interval 0.2 s); kernel %s, %d cores"
+          % (options.trials, platform.release(), os.cpu_count()))
     print("  %-14s %-22s %8s %8s %8s %8s" % ("fault", "WAN", "median", "max", "min", "goal"))
     for (kind, number), seconds in results.items():
         probed = "wan%d, %d target(s)" % (number, len(TARGETS[number]))
-        figures = (statistics.median(seconds), max(seconds), min(seconds), GOALS[kind])
+        figures = (common.median(seconds), max(seconds), min(seconds), GOALS[kind])
         print("  %-14s %-22s %7.2fs %7.2fs %7.2fs %7.1fs" % ((kind, probed) + figures))
     print("  anchors' defaults (issue 12): roughly 10-50 s")
     return 0

@@ -24,7 +24,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import COLLECTIONS, PYTHON, Row  # noqa: E402  (after the path above)
+from common import COLLECTIONS, PYTHON  # noqa: E402  (after the path above)
 from support.netns import Netns, sh  # noqa: E402
 
 MODULE = "ansible_collections.multiwan.pbr.plugins.module_utils.agent.cli"
@@ -80,17 +80,6 @@ def measure(seconds, wans, targets):
     cpu = 100.0 * ticks / os.sysconf("SC_CLK_TCK") / elapsed
     transitions = sum(wan["transitions"] for wan in status["wans"])
     return cpu, rss, probes, transitions
-
-
-def run(settings):
-    """Rows for bench/run.py's table (one run; ``quick``: 20 s)."""
-    seconds = 20 if settings.quick else 120
-    cpu, rss, probes, transitions = measure(seconds, 8, 3)
-    note = "8 WANs x 3 targets, %.0f probes/s, %d transitions, %d s" % (probes, transitions, seconds)
-    return [Row("agent", "8 WANs x 3 targets", "CPU, % of one core", cpu, unit="%", baseline="goal",
-                baseline_value=GOAL_CPU_PERCENT, goal=1.0, note=note),
-            Row("agent", "8 WANs x 3 targets", "peak RSS, MB", rss, unit="MB", baseline="goal",
-                baseline_value=GOAL_RSS_MB, goal=1.0, note=note)], [note]
 
 
 def _cpu_ticks(pid):
