@@ -7,6 +7,7 @@ The agent decides *which WANs are up* and *what their addresses and gateways are
 rules, routes, nft and conntrack is computed by the collection's engines (design: one code path, two
 callers). An applier is the bridge, any object with this method::
 
+    configure(config: config.AgentConfig) -> None     at start and after every accepted reload
     apply(view: RouterView, changed: tuple) -> None
 
 ``view``
@@ -85,6 +86,9 @@ class LoggingApplier:
 
     def __init__(self, logger=None):
         self.log = logger or log
+
+    def configure(self, config):
+        """A (re)loaded configuration; the logging applier has nothing to take from it."""
 
     def apply(self, view, changed):
         up = " ".join("%s=[%s]" % (family, ",".join(names)) for family, names in view.up_by_family.items())

@@ -24,6 +24,7 @@ import sys
 from ansible_collections.multiwan.pbr.plugins.module_utils.agent import config as agent_config
 from ansible_collections.multiwan.pbr.plugins.module_utils.agent import status
 from ansible_collections.multiwan.pbr.plugins.module_utils.agent.applier import LoggingApplier
+from ansible_collections.multiwan.pbr.plugins.module_utils.agent.engine_applier import EngineApplier
 from ansible_collections.multiwan.pbr.plugins.module_utils.agent.loop import Agent
 
 PROGRAM = "multiwan-pbr"
@@ -95,8 +96,15 @@ def run(arguments, applier=None):
     except (agent_config.ConfigError, OSError) as error:
         logging.getLogger("multiwan_pbr.agent").error("%s: %s", arguments.config, error)
         return 1
-    Agent(arguments.config, loaded, applier or LoggingApplier(), status_file=arguments.status_file).run()
+    Agent(arguments.config, loaded, applier or default_applier(loaded), status_file=arguments.status_file).run()
     return 0
+
+
+def default_applier(loaded):
+    """The engine applier when the file has a routing (the role always renders one), else the logging one."""
+    if loaded.routing is None:
+        return LoggingApplier()
+    return EngineApplier(loaded.routing)
 
 
 def _parser():

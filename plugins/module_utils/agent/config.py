@@ -59,6 +59,8 @@ from dataclasses import dataclass
 from typing import Optional, Tuple
 
 from ansible_collections.multiwan.pbr.plugins.module_utils.agent import tracker
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import InvalidInput
+from ansible_collections.multiwan.pbr.plugins.module_utils.linux import failover
 
 IPV4, IPV6 = "ipv4", "ipv6"
 FAMILIES = (IPV4, IPV6)
@@ -68,7 +70,7 @@ DEFAULT_OWNED_PROTOCOL = 211
 TRACK_DEFAULTS = dict(method="icmp", port=None, reliability=1, interval=0.2, timeout=0.8, window=20.0,
                       loss_percent=50.0, latency_ms=None, down=None, up=5, hold=10.0, hold_max=300.0)
 UNTRACKED_HOLD = (TRACK_DEFAULTS["hold"], TRACK_DEFAULTS["hold_max"])
-_TOP_KEYS = ("status_file", "owned_protocol", "wans")
+_TOP_KEYS = ("status_file", "owned_protocol", "wans", "routing")
 _WAN_KEYS = ("name", "device", "mark", "families", "gateway", "track")
 _TRACK_KEYS = ("targets",) + tuple(TRACK_DEFAULTS)
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -129,6 +131,13 @@ class AgentConfig:
     wans: Tuple[WanConfig, ...]
     status_file: str = DEFAULT_STATUS_FILE
     owned_protocol: int = DEFAULT_OWNED_PROTOCOL
+    routing: Optional[dict] = None      # what the engine applier lays over the static layout (linux.failover)
+
+    @property
+    def owned_protocols(self):
+        """The route protocols of the collection's own routes (the modules' and the agent's): never a learned gateway."""
+        agent = [int(self.routing["protocol"])] if self.routing else []
+        return tuple([self.owned_protocol] + agent)
 
 
 def load(path):
@@ -155,7 +164,23 @@ def parse(document):
         raise ConfigError("status_file", status_file, "must be an absolute path")
     protocol = document.get("owned_protocol", DEFAULT_OWNED_PROTOCOL)
     _require_int(protocol, "owned_protocol", 0, 255)
-    return AgentConfig(wans=parsed, status_file=status_file, owned_protocol=protocol)
+    return AgentConfig(wans=parsed, status_file=status_file, owned_protocol=protocol,
+                       routing=_routing(document.get("routing"), parsed))
+
+
+def _routing(routing, wans):
+    """The failover routing (``linux.failover``), checked; its WANs must be the file's WANs."""
+    if routing is None:
+        return None
+    try:
+        failover.check_routing(routing)
+    except InvalidInput as error:
+        raise ConfigError(error.field, error.value, error.reason) from None
+    names = set(wan.name for wan in wans)
+    for index, wan in enumerate(routing["wans"]):
+        if wan["name"] not in names:
+            raise ConfigError("routing.wans[%d].name" % index, wan["name"], "is not one of the file's wans")
+    return routing
 
 
 def tracker_settings(wan, family):

@@ -68,6 +68,7 @@ class Agent:
 
     def __init__(self, config_path, loaded, applier, status_file=None, clock=time.monotonic, wall=time.time):
         self.config_path, self.config, self.applier = config_path, loaded, applier
+        self.applier.configure(loaded)
         self._status_file_given = status_file is not None
         self.status_file = status_file or loaded.status_file
         self.clock, self.wall = clock, wall
@@ -166,6 +167,9 @@ class Agent:
         for gone in previous.values():
             self._close_wan(gone)
         self.config, self._view_dirty, self._status_due = loaded, True, True
+        # the routing may have changed with the WANs unchanged: apply again whatever the view
+        self.applier.configure(loaded)
+        self.applied_view = None
         if not self._status_file_given:
             self.status_file = loaded.status_file
         if self.kernel_ready:
@@ -241,7 +245,7 @@ class Agent:
         for wan in self.wans.values():
             for family_name, family in wan.families.items():
                 facts = uplinks.wan_facts(self.kernel, wan.config.device, family_name, wan.config.gateway(family_name),
-                                          self.config.owned_protocol)
+                                          self.config.owned_protocols)
                 if facts != family.facts:
                     self._facts_changed(wan, family, facts)
                 for check in uplinks.kernel_checks(facts):

@@ -84,13 +84,13 @@ def fold(view, record):
     return view
 
 
-def wan_facts(view, device, family, gateway_config, owned_protocol):
+def wan_facts(view, device, family, gateway_config, owned_protocols):
     """The facts of ``device``'s ``family``; ``gateway_config`` is an address, "dhcp" or None."""
     link = next((link for link in view.links.values() if link.name == device), None)
     index = link.index if link else None
     gateway = gateway_config
     if gateway_config == DHCP:
-        gateway = learned_gateway(view, index, family, owned_protocol)
+        gateway = learned_gateway(view, index, family, owned_protocols)
     neighbour = view.neighbours.get((index, family, gateway)) if gateway else None
     return WanFacts(device=device, family=family, index=index, link=link,
                     addresses=_usable_addresses(view, index, family), gateway_config=gateway_config,
@@ -98,11 +98,12 @@ def wan_facts(view, device, family, gateway_config, owned_protocol):
                     gateway_failed=bool(neighbour and neighbour.failed))
 
 
-def learned_gateway(view, index, family, owned_protocol):
-    """The gateway of the lowest-metric main-table default route through ``index`` that is not ours."""
+def learned_gateway(view, index, family, owned_protocols):
+    """The gateway of the lowest-metric main-table default route through ``index`` that is not ours
+    (``owned_protocols``: the modules' and the agent's route protocols)."""
     candidates = []
     for route in view.default_routes.values():
-        if route.family != family or route.protocol == owned_protocol:
+        if route.family != family or route.protocol in owned_protocols:
             continue
         for gateway, oif in route.nexthops:
             if oif == index and gateway:

@@ -30,7 +30,10 @@ class Clock(object):
 
 class RecordingApplier(object):
     def __init__(self, failures=0):
-        self.calls, self.failures = [], failures
+        self.calls, self.failures, self.configured = [], failures, []
+
+    def configure(self, config):
+        self.configured.append(config)
 
     def apply(self, view, changed):
         self.calls.append((view, changed))

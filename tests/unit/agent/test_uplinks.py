@@ -7,7 +7,7 @@ from ansible_collections.multiwan.pbr.plugins.module_utils.agent.tracker import 
 
 from .test_netlink import load, records
 
-OWNED = 211
+OWNED = (211,)
 
 
 def folded(found, view=None):
