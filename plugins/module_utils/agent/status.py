@@ -168,3 +168,25 @@ def _median_latency(windows):
 
 def _rounded(value):
     return None if value is None else round(value, 1)
+
+
+def module_result(path, now_wall=None):
+    """What ``multiwan.pbr.wan_status`` returns for the status file at ``path`` (missing: not running)."""
+    try:
+        content = read(path)
+    except (OSError, ValueError) as error:
+        return {"running": False, "stale": True, "wans": [], "down": [], "missing": "%s: %s" % (path, error)}
+    stale = is_stale(content, now_wall)
+    wans = content.get("wans") or []
+    return {"running": not stale, "stale": stale, "updated": content.get("updated"), "wans": wans,
+            "down": [wan["name"] for wan in wans if wan.get("state") != "up"]}
+
+
+def failure_of(result, fail_when_stale, fail_when_down):
+    """The failure message ``wan_status`` gives for ``result`` under its options, or None."""
+    if fail_when_stale and result["stale"]:
+        return result.get("missing") or "the agent's status was last written %s: is multiwan-pbr-agent running?" \
+            % result.get("updated")
+    if fail_when_down and result["down"]:
+        return "WAN(s) down: %s" % ", ".join(result["down"])
+    return None
