@@ -20,6 +20,7 @@ __metaclass__ = type
 import re
 from collections import namedtuple
 
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.config_entries import InvalidEntry, validated_entries
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import InvalidInput
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import (
     normalise_all, run_resource, validated_config)
@@ -64,12 +65,29 @@ def _checked(engine, params, entry):
         run_resource(engine, None, entry_params)
         return normalise_all(engine, dict(entry_params, config=validated_config(engine, entry_params)), None)
     except InvalidInput as error:
-        raise named_after_inventory(error, entry, engine.name)
+        # the argument spec names the entry (config[0]); the option it refused is found by trying each alone
+        field = error.field if error.field != "config[0]" else refused_option(engine, entry.config) or error.field
+        raise named_after_inventory(error, entry, engine.name, field)
 
 
-def named_after_inventory(error, entry, module_name):
-    """``error`` (naming an engine field) re-raised naming the inventory variable the field came from."""
-    source = entry.sources.get(error.field) or entry.sources.get(last_option(error.field))
+def refused_option(engine, config):
+    """The option of ``config`` that the engine's ``config_spec`` refuses on its own, or ``None``."""
+    options = engine.config_spec["options"]
+    for key, value in config.items():
+        if key not in options:
+            return key
+        alone = dict(type="list", elements="dict", options={key: dict(options[key], required=False)})
+        try:
+            validated_entries(alone, [{key: value}])
+        except InvalidEntry:
+            return key
+    return None
+
+
+def named_after_inventory(error, entry, module_name, field=None):
+    """``error`` (about engine ``field``) re-raised naming the inventory variable the field came from."""
+    field = field or error.field
+    source = entry.sources.get(field) or entry.sources.get(last_option(field))
     if source is not None:
         return InvalidInput(source.variable, source.value, error.reason)
     return InvalidInput(entry.variable, entry.value, "%s refuses %s=%r: %s"
