@@ -283,9 +283,10 @@ _NEVER_RENUMBERED = {
 
 def _collision(key, value, derived, item, other, free):
     how = "derived from the name %r" % item["name"] if derived else "given"
+    free_text = ", ".join(free) or "none; widen multiwan_mark_mask"
     return ("(%s) is already the %s of %s (%s). Nothing is renumbered to make room (%s): give the one you "
-            "added an explicit %s (free: %s)" % (how, key, other["variable"], other["name"], _NEVER_RENUMBERED[key],
-                                                key, ", ".join(free) or "none; widen multiwan_mark_mask"))
+            "added an explicit %s (free: %s)"
+            % (how, key, other["variable"], other["name"], _NEVER_RENUMBERED[key], key, free_text))
 
 
 def _shown(key, value):

@@ -426,7 +426,7 @@ def table_objects(config):
     ])
     if masquerading:
         objects += _hook_chain(NAT_CHAIN, "nat", SRCNAT, [[_match(_meta("oifname"), "@" + MASQUERADE_SET),
-                                                                   {"masquerade": None}]], hook="postrouting")
+                                                          {"masquerade": None}]], hook="postrouting")
     return objects
 
 

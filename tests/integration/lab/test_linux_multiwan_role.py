@@ -41,7 +41,8 @@ LAB_VARS = yaml.safe_load((REPO / "lab" / "group_vars" / "linux_routers.yml").re
 SNAPSHOT = r"""
 for family in -4 -6; do ip $family rule show; ip $family route show table all; done
 nft list ruleset
-sysctl -a 2>/dev/null | grep -E '^net\.(ipv4\.ip_forward|ipv4\.fib_multipath_hash_policy|ipv6\.fib_multipath_hash_policy|ipv6\.conf\.all\.forwarding|ipv4\.conf\.[^.]+\.(rp_filter|src_valid_mark)) '
+sysctl -a 2>/dev/null | grep -E '^net\.(ipv4\.ip_forward|ipv[46]\.fib_multipath_hash_policy) '
+sysctl -a 2>/dev/null | grep -E '^net\.(ipv6\.conf\.all\.forwarding|ipv4\.conf\.[^.]+\.(rp_filter|src_valid_mark)) '
 for path in /etc/iproute2/rt_tables.d /etc/multiwan-pbr /etc/sysctl.d /etc/systemd/system; do
     find "$path" -type f -exec sha256sum {} + 2>/dev/null | sort
 done
@@ -90,8 +91,8 @@ def playbook(inventory, extra_vars, tmp_path):
     try:
         return json.loads(completed.stdout)
     except ValueError:
-        raise AssertionError("ansible-playbook printed no JSON (rc=%d): %s" % (completed.returncode,
-                                                                              completed.stderr[-3000:]))
+        raise AssertionError("ansible-playbook printed no JSON (rc=%d): %s"
+                             % (completed.returncode, completed.stderr[-3000:]))
 
 
 def failed_task(result):

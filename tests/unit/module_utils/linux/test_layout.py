@@ -126,7 +126,7 @@ def test_without_interfaces_addresses_left_to_the_device_are_placeholders():
     # the role's first task checks the inventory before the router is read (or has iproute2)
     result = layout(WANS)
     assert table(result, "isp1")["routes"][0] == {"dst": PLACEHOLDER_ADDRESS["ipv4"], "dev": "wan1", "scope": "link",
-                                                  "src": PLACEHOLDER_ADDRESS["ipv4"].split("/")[0]}
+                                                  "src": PLACEHOLDER_ADDRESS["ipv4"].split("/", maxsplit=1)[0]}
     with pytest.raises(InvalidInput) as raised:
         layout([dict(WANS[0], device="wan9")], interfaces=INTERFACES)
     assert raised.value.field == "multiwan_wans[0].address"
@@ -228,8 +228,8 @@ def with_wan(**changes):
 
 
 def with_policy(**policy):
-    return {"wans": [WAN, OTHER], "policies": [{"name": "p0", "wan": "isp1"}, dict({"name": "p", "wan": "isp1"},
-                                                                                  **policy)]}
+    policy = dict({"name": "p", "wan": "isp1"}, **policy)
+    return {"wans": [WAN, OTHER], "policies": [{"name": "p0", "wan": "isp1"}, policy]}
 
 
 def with_settings(**settings):
