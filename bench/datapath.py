@@ -110,8 +110,10 @@ class Lab(object):
 
 
 def wan_list(count):
-    """``count`` WANs; the first is the real one (``wan1``, mark 0x100), the others name absent devices."""
-    return [{"name": "wan%d" % number, "device": "wan%d" % number} for number in range(1, count + 1)]
+    """``count`` WANs; the first is the real one (``wan1``, mark 0x100), the others name absent devices.
+    Marks are explicit: nft_connmark derives a missing one from the WAN's name."""
+    return [{"name": "wan%d" % number, "device": "wan%d" % number, "mark": "%#x" % (number << 8)}
+            for number in range(1, count + 1)]
 
 
 CONFIGURATIONS = (None, "conntrack", 2, 8, 32)

@@ -24,6 +24,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import dataclasses
+import hashlib
 import re
 
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.commands import batch_word
@@ -42,6 +43,7 @@ class Kind:
     normalise: object
     show: object = str
     choices: tuple = None
+    elements: str = None        # the spec's ``elements`` of a list of plain values (``"str"``)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,8 +101,12 @@ def _spec(field):
         spec["default"] = field.default
     if field.kind.choices:
         spec["choices"] = list(field.kind.choices)
+    if field.kind.elements:
+        spec["elements"] = field.kind.elements
     if field.suboptions:
-        spec.update(elements="dict", options=options_spec(field.suboptions))
+        if field.kind.spec_type == "list":
+            spec["elements"] = "dict"
+        spec["options"] = options_spec(field.suboptions)
     return spec
 
 
@@ -249,3 +255,22 @@ def _text(value, field_name):
 
 
 TEXT = Kind("str", _text)
+
+
+def list_of(kind):
+    """A list of ``kind`` values (``"str"`` elements), each checked and normalised; ``field_name[i]`` names one."""
+    def normalise(values, field_name):
+        if not isinstance(values, (list, tuple)):
+            raise InvalidInput(field_name, values, "is not a list")
+        return [kind.normalise(value, "%s[%d]" % (field_name, index)) for index, value in enumerate(values)]
+    return Kind("list", normalise, elements="str")
+
+
+def number_from_name(name, count, purpose=""):
+    """A number ``0 .. count-1`` that depends on ``purpose`` and ``name`` alone.
+
+    An identity derived this way (a WAN's mark or table id) stays put when other names come, go
+    or change order: no position is involved. SHA-256, not ``hash()``, which Python salts per run.
+    """
+    digest = hashlib.sha256(("%s:%s" % (purpose, name)).encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % count
