@@ -23,7 +23,7 @@ render the same for "every WAN up".
 
 ``routing`` (rendered by the role from the inventory, JSON)::
 
-    {"protocol": "212", "metric": 0,
+    {"protocol": "212", "metric": 0, "balance": true, "mask": "0xff00",
      "wans": [{"name": "wan1", "device": "wan1", "table": 101, "weight": 1, "families": ["ipv4"],
                "gateway": {"ipv4": "192.0.2.1"}}],
      "policies": [{"name": "https", "wan": "wan2", "table": 201, "families": ["ipv4"], "fallback": "balance"}]}
@@ -51,8 +51,10 @@ def runtime_tables(routing, up_by_family, gateways=None):
     wans = [dict(wan, gateway=_gateways_in_use(wan, gateways)) for wan in routing["wans"]]
     by_name = dict((wan["name"], wan) for wan in wans)
     metric = int(routing.get("metric") or 0)
-    tables = [{"name": MAIN, "routes": [_default(members, family, metric) for family, members in
-                                        _balance(wans, up_by_family).items()]}]
+    tables = []
+    if routing.get("balance", True):
+        tables.append({"name": MAIN, "routes": [_default(members, family, metric) for family, members in
+                                                _balance(wans, up_by_family).items()]})
     for policy in routing.get("policies") or []:
         routes = [_default(_policy_members(policy, by_name, wans, up_by_family, family), family, 0)
                   for family in policy["families"]]

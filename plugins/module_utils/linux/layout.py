@@ -59,6 +59,7 @@ __metaclass__ = type
 
 import re
 
+from ansible_collections.multiwan.pbr.plugins.module_utils.agent import config as agent_config
 from ansible_collections.multiwan.pbr.plugins.module_utils.core import addresses
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.addresses import IPV4, IPV6
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import InvalidInput
@@ -84,18 +85,23 @@ MAX_TABLE_ID = 2 ** 31 - 1
 MAX_U32 = 4294967295
 PLACEHOLDER_ADDRESS = {IPV4: "192.0.2.1/32", IPV6: "2001:db8::1/128"}
 UNIT_NAME = "multiwan-pbr.service"
+STATUS_FILE = "/run/multiwan-pbr/status.json"
+FALLBACKS = ("balance", "none")
 
 DEFAULTS = dict(priority_base=1000, table_base=100, mask="0xff00", protocol="211", balance=True,
                 balance_metric=0, last_resort="unreachable", nft_table="multiwan_pbr",
+                failover=True, agent_protocol="212", status_file=STATUS_FILE,
                 config_dir="/etc/multiwan-pbr", sysctl_file="/etc/sysctl.d/60-multiwan-pbr.conf",
                 unit_file="/etc/systemd/system/" + UNIT_NAME)
 # The inventory variable behind each setting, for messages.
 VARIABLES = dict(priority_base="multiwan_priority_base", table_base="multiwan_table_base", mask="multiwan_mark_mask",
                  protocol="multiwan_protocol", balance="multiwan_balance", balance_metric="multiwan_balance_metric",
                  last_resort="multiwan_last_resort", nft_table="multiwan_nft_table",
+                 failover="multiwan_failover", agent_protocol="multiwan_agent_protocol",
+                 status_file="multiwan_status_file",
                  config_dir="multiwan_config_dir", sysctl_file="multiwan_sysctl_file", unit_file="multiwan_unit_file")
 WAN_KEYS = dict(name="name", device="device", gateway="gateway", weight="weight", table="table", mark="mark",
-                masquerade="masquerade", family="family", address="address")
+                masquerade="masquerade", family="family", address="address", track="track")
 SELECTORS = ("from", "ipproto", "sport", "dport", "iif", "uidrange")
 
 
@@ -113,6 +119,7 @@ def layout(wans, policies=None, lan_networks=None, exclude=None, settings=None, 
     result = {
         "tables": _wan_tables(wan_list, settings) + _policy_tables(policy_list, settings)
         + _main_table(wan_list, settings),
+        "agent": _agent_config(wan_list, policy_list, settings),
         "rules": sorted(_base_rules(wan_list, settings) + [entry for policy in policy_list for entry in policy["rules"]],
                         key=lambda entry: (entry.config["priority"], entry.config["family"])),
         "nft": _nft(wan_list, exclude, settings),
@@ -145,6 +152,11 @@ def checked_settings(settings):
     checked = dict(settings)
     for key, check in _SETTING_CHECKS:
         checked[key] = check(settings[key], VARIABLES[key])
+    checked["agent_protocol"] = _protocol(settings["agent_protocol"], VARIABLES["agent_protocol"])
+    if checked["agent_protocol"] == checked["protocol"]:
+        raise InvalidInput(VARIABLES["agent_protocol"], settings["agent_protocol"], "must differ from "
+                           "multiwan_protocol (%s): the agent's routes and the modules' are told apart by it"
+                           % settings["protocol"])
     return checked
 
 
@@ -193,10 +205,12 @@ _SETTING_CHECKS = (
     ("balance", BOOLEAN.normalise),
     ("balance_metric", integer(0, MAX_U32).normalise),
     ("last_resort", choice("unreachable", "blackhole", "prohibit", "default").normalise),
+    ("failover", BOOLEAN.normalise),
     ("nft_table", nft_connmark.TABLE_NAME.normalise),
     ("config_dir", _path("")),
     ("sysctl_file", _path(".conf")),
     ("unit_file", _path("/" + UNIT_NAME)),
+    ("status_file", _path(".json")),
 )
 
 
@@ -349,13 +363,13 @@ def _public(wan):
 def _policies(items, wans_by_name, settings):
     policies = [_policy(item, index, wans_by_name, settings) for index, item in enumerate(items)]
     _reject_duplicates(policies, "name")
-    with_tables = [policy for policy in policies if policy["excludes"]]
+    # Every policy has a table of its own: the failover agent turns its default to the policy's fallback
+    # while its WAN is down, and the WAN's own table stays as it is for the WAN's marked connections.
     first = settings["table_base"] + POLICY_TABLES + 1
-    _assign(with_tables, "table", lambda policy: derived_table(policy["name"], first, "policy table"),
+    _assign(policies, "table", lambda policy: derived_table(policy["name"], first, "policy table"),
             lambda taken: free_tables(taken, first))
-    _reject_shared_tables(list(wans_by_name.values()), with_tables)
+    _reject_shared_tables(list(wans_by_name.values()), policies)
     for policy in policies:
-        policy["table"] = policy["table"] if policy["excludes"] else policy["wan"]["table"]
         policy["rules"] = _policy_rules(policy)
     return policies
 
@@ -372,13 +386,22 @@ def _policy(item, index, wans_by_name, settings):
     excludes = [addresses.prefix(value, "%s[%d]" % (where("exclude"), number))
                 for number, value in enumerate(_list(item.get("exclude"), where("exclude")))]
     table = _optional(item, "table", integer(1, MAX_TABLE_ID).normalise, where)
-    if table is not None and not excludes:
-        raise InvalidInput(where("table"), item["table"], "is only for a policy with exclude (it has a table of its "
-                           "own then); without exclude the policy looks up its WAN's table")
     return {"name": name, "wan": wan, "excludes": excludes, "item": item, "variable": variable,
             "priority": _policy_priority(item, index, settings, where), "table": table,
-            "table_name": "%s_%s" % (wan["name"], name) if excludes else wan["name"],
+            "table_name": "%s_%s" % (wan["name"], name),
+            "fallback": _fallback(item.get("fallback"), wans_by_name, wan, where),
             "selectors": _selectors(item, where), "destinations": _destinations(item, where)}
+
+
+def _fallback(value, wans_by_name, wan, where):
+    """Where the policy's traffic goes while its WAN is down: ``balance`` (the default), ``none`` (nowhere
+    else: strict) or another WAN's name."""
+    fallback = "balance" if value in (None, "") else value
+    if fallback not in FALLBACKS and fallback not in wans_by_name:
+        raise InvalidInput(where("fallback"), value, "must be balance, none or the name of a WAN in multiwan_wans")
+    if fallback == wan["name"]:
+        raise InvalidInput(where("fallback"), value, "is the policy's own WAN; say none for a strict policy")
+    return fallback
 
 
 def _policy_priority(item, index, settings, where):
@@ -500,10 +523,11 @@ def _last_resort(families, settings):
 
 def _policy_tables(policies, settings):
     tables = []
-    for policy in (p for p in policies if p["excludes"]):
+    for policy in policies:
         wan = policy["wan"]
         throws = [{"dst": prefix, "type": "throw"} for prefix in policy["excludes"]]
-        defaults = [route for route in _wan_routes(wan) if addresses.is_default(route["dst"])]
+        defaults = [dict(route, metric=_static_metric(0, route.get("family") or _family(route), settings))
+                    for route in _wan_routes(wan) if addresses.is_default(route["dst"])]
         where, item = _namer(policy["variable"]), policy["item"]
         sources = {"name": Source(where("name"), item.get("name")), "id": Source(where("table"), item.get("table")),
                    "dst": Source(where("exclude"), item.get("exclude"))}
@@ -520,7 +544,8 @@ def _main_table(wans, settings):
     for family in (IPV4, IPV6):
         members = [wan for wan in wans if family in wan["families"]]
         if members:
-            route = {"dst": addresses.DEFAULT_PREFIX[family], "metric": _balance_metric(family, settings)}
+            route = {"dst": addresses.DEFAULT_PREFIX[family],
+                     "metric": _static_metric(_balance_metric(family, settings), family, settings)}
             route.update(_next_hops(members, family))
             routes.append(route)
     sources = {"metric": Source(VARIABLES["balance_metric"], settings["balance_metric"])}
@@ -532,6 +557,18 @@ def _balance_metric(family, settings):
     # 1 is the best IPv6 metric there is.
     metric = settings["balance_metric"]
     return max(metric, 1) if family == IPV6 else metric
+
+
+def _static_metric(metric, family, settings):
+    """The metric of a static default the failover agent may lay its own over: one worse than the agent's, so
+    the agent's wins while it is there and the static one carries the traffic if the agent is gone."""
+    if not settings["failover"]:
+        return metric
+    return max(metric, 1) + 1 if family == IPV6 else metric + 1
+
+
+def _family(route):
+    return addresses.family_of(route["dst"])
 
 
 def _next_hops(members, family):
@@ -592,15 +629,67 @@ def _exclusions(exclude):
 def _sysctls(wans):
     # rp_filter's effective value is max(all, device): loose (2) on the WANs is enough,
     # and the LAN keeps whatever strictness the admin chose.
-    values = {"net.ipv4.ip_forward": "1", "net.ipv4.fib_multipath_hash_policy": "1"}
+    # ignore_routes_with_linkdown and fib_multipath_use_neigh take a WAN whose link or gateway is dead out of
+    # every route at once, before any probe notices (measured: new flows on such a WAN 59/101 -> 0/101).
+    values = {"net.ipv4.ip_forward": "1", "net.ipv4.fib_multipath_hash_policy": "1",
+              "net.ipv4.fib_multipath_use_neigh": "1"}
     for wan in sorted(wans, key=lambda wan: wan["device"]):
         device = wan["device"].replace(".", "/")       # sysctl spells VLAN dots as slashes
         values["net.ipv4.conf.%s.rp_filter" % device] = "2"
         values["net.ipv4.conf.%s.src_valid_mark" % device] = "1"
+        values["net.ipv4.conf.%s.ignore_routes_with_linkdown" % device] = "1"
+        if IPV6 in wan["families"]:
+            values["net.ipv6.conf.%s.ignore_routes_with_linkdown" % device] = "1"
     if any(IPV6 in wan["families"] for wan in wans):
         values["net.ipv6.conf.all.forwarding"] = "1"
         values["net.ipv6.fib_multipath_hash_policy"] = "1"
     return values
+
+
+# ---------------------------------------------------------------------------
+# The failover agent's configuration (agent.config), from the same WANs and policies
+
+
+def _agent_config(wans, policies, settings):
+    """The agent's file: what it watches (``wans``) and the routes it lays over this layout (``routing``).
+
+    Checked with the agent's own parser; a refusal names the inventory variable (``multiwan_wans[1].track...``).
+    """
+    by_inventory = wans         # in table order: reordering multiwan_wans changes nothing here either
+    document = {
+        "status_file": settings["status_file"], "owned_protocol": settings["protocol"],
+        "wans": [_agent_wan(wan) for wan in by_inventory],
+        "routing": {
+            "protocol": str(settings["agent_protocol"]), "mask": "0x%x" % settings["mask"],
+            "metric": settings["balance_metric"], "balance": settings["balance"],
+            "wans": [{"name": wan["name"], "device": wan["device"], "table": wan["table"], "weight": wan["weight"],
+                      "families": list(wan["families"]), "gateway": dict(wan["gateway"])} for wan in by_inventory],
+            "policies": [{"name": policy["name"], "wan": policy["wan"]["name"], "table": policy["table"],
+                          "families": sorted(set(rule.config["family"] for rule in policy["rules"])),
+                          "fallback": policy["fallback"]} for policy in policies],
+        },
+    }
+    try:
+        agent_config.parse(document)
+    except agent_config.ConfigError as error:
+        raise InvalidInput(_inventory_field(error.field, by_inventory), error.value, error.reason)
+    return document
+
+
+def _agent_wan(wan):
+    entry = {"name": wan["name"], "device": wan["device"], "mark": "0x%x" % wan["mark"],
+             "families": list(wan["families"]), "gateway": dict(wan["gateway"])}
+    if wan["item"].get("track") is not None:
+        entry["track"] = wan["item"]["track"]
+    return entry
+
+
+def _inventory_field(field, wans):
+    """``wans[1].track.interval`` (the agent's file) as ``multiwan_wans[3].track.interval`` (the inventory)."""
+    match = re.match(r"(?:routing\.)?wans\[(\d+)\](.*)", field)
+    if not match:
+        return "multiwan_wans" if field.startswith("routing") else field
+    return wans[int(match.group(1))]["variable"] + match.group(2)
 
 
 # ---------------------------------------------------------------------------

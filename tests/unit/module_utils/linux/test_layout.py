@@ -63,7 +63,8 @@ def test_connected_destinations_win_then_source_then_mark():
 
 def test_weighted_multipath_default_in_main():
     result = layout(WANS, interfaces=INTERFACES)
-    assert table(result, "main")["routes"] == [{"dst": "0.0.0.0/0", "metric": 0, "nexthops": [
+    # metric 1: the static balance; the failover agent lays its own at multiwan_balance_metric (0) over it
+    assert table(result, "main")["routes"] == [{"dst": "0.0.0.0/0", "metric": 1, "nexthops": [
         {"via": "203.0.113.1", "dev": "wan2", "weight": 3}, {"via": "198.51.100.1", "dev": "wan1", "weight": 1}]}]
     assert not any(t["name"] == "main" for t in layout(WANS, settings={"balance": False},
                                                        interfaces=INTERFACES)["tables"])
@@ -73,9 +74,9 @@ def test_a_family_one_wan_carries_gets_a_plain_default_in_main():
     # one WAN left (or IPv6 on one WAN only): a multipath route of one hop is refused by pbr_table
     dual_stack = [WANS[0], dict(WANS[1], family="both", gateway=["203.0.113.1", "2001:db8:2::1"])]
     assert table(layout(WANS[:1], interfaces=INTERFACES), "main")["routes"] == [
-        {"dst": "0.0.0.0/0", "metric": 0, "via": "198.51.100.1", "dev": "wan1"}]
+        {"dst": "0.0.0.0/0", "metric": 1, "via": "198.51.100.1", "dev": "wan1"}]
     assert table(layout(dual_stack, interfaces=INTERFACES), "main")["routes"][1] == {
-        "dst": "::/0", "metric": 1, "via": "2001:db8:2::1", "dev": "wan2"}
+        "dst": "::/0", "metric": 2, "via": "2001:db8:2::1", "dev": "wan2"}
 
 
 def test_the_ipv6_balanced_default_never_gets_metric_0():
@@ -84,10 +85,13 @@ def test_the_ipv6_balanced_default_never_gets_metric_0():
     dual_stack = [dict(item, family="both", gateway=[item["gateway"], "2001:db8:%d::1" % index])
                   for index, item in enumerate(WANS, 1)]
     routes = table(layout(dual_stack, interfaces=INTERFACES_DUAL_STACK), "main")["routes"]
-    assert [(route["dst"], route["metric"]) for route in routes] == [("0.0.0.0/0", 0), ("::/0", 1)]
+    assert [(route["dst"], route["metric"]) for route in routes] == [("0.0.0.0/0", 1), ("::/0", 2)]
     routes = table(layout(dual_stack, settings={"balance_metric": 50}, interfaces=INTERFACES_DUAL_STACK),
                    "main")["routes"]
-    assert [route["metric"] for route in routes] == [50, 50]
+    assert [route["metric"] for route in routes] == [51, 51]
+    without_agent = table(layout(dual_stack, settings={"failover": False}, interfaces=INTERFACES_DUAL_STACK),
+                          "main")["routes"]
+    assert [route["metric"] for route in without_agent] == [0, 1]
 
 
 def test_a_policy_with_exclusions_gets_a_table_of_throw_routes():
@@ -103,11 +107,15 @@ def test_a_policy_with_exclusions_gets_a_table_of_throw_routes():
     assert table(given, "isp2_tcp_out")["id"] == 5000
 
 
-def test_a_destination_policy_uses_the_wan_table_one_rule_per_prefix():
+def test_a_destination_policy_gets_a_table_of_its_own_one_rule_per_prefix():
+    # the agent turns the policy table's default to the fallback; the WAN's own table stays as it is
     policies = [{"name": "a", "wan": "isp1", "to": "192.0.2.1/32"},
                 {"name": "b", "wan": "isp1", "to": ["100.64.0.20/32", "100.64.0.21/32"], "priority": 2500}]
     result = layout(WANS, policies, interfaces=INTERFACES)
-    assert rules_at(result, 2000)[0]["table"] == ISP1_TABLE
+    assert rules_at(result, 2000)[0]["table"] == derived_table("a", 1101, "policy table") != ISP1_TABLE
+    assert table(result, "isp1_a")["routes"] == [
+        {"dst": "0.0.0.0/0", "via": "198.51.100.1", "dev": "wan1", "metric": 1},
+        {"dst": "0.0.0.0/0", "type": "unreachable", "metric": 4294967294}]
     assert [r["to"] for r in result["rules"] if r["priority"] in (2500, 2501)] == ["100.64.0.20/32", "100.64.0.21/32"]
 
 
@@ -255,7 +263,16 @@ BAD_INPUTS = [
     (with_policy(name="p0"), "multiwan_policies[1].name", "p0"),
     (with_policy(exclude=["not-a-prefix"]), "multiwan_policies[1].exclude[0]", "not-a-prefix"),
     (with_policy(exclude="10.0.0.0/8"), "multiwan_policies[1].exclude", "10.0.0.0/8"),
-    (with_policy(table=300), "multiwan_policies[1].table", 300),                     # no exclude: no table of its own
+    (with_policy(fallback="nosuch"), "multiwan_policies[1].fallback", "nosuch"),
+    (with_policy(fallback="isp1"), "multiwan_policies[1].fallback", "isp1"),
+    # the failover agent's part: its own parser, named after the inventory
+    (with_wan(track={"targets": ["203.0.113.10"], "interval": 0}), "multiwan_wans[0].track.interval", 0),
+    (with_wan(track={"targets": ["2001:db8::1"]}), "multiwan_wans[0].track.targets[0]", "2001:db8::1"),
+    (with_wan(track={"targets": ["203.0.113.10"], "method": "tcp"}), "multiwan_wans[0].track.port", None),
+    (with_wan(track={"interval": 1}), "multiwan_wans[0].track.targets", None),
+    (with_settings(agent_protocol="211"), "multiwan_agent_protocol", "211"),
+    (with_settings(agent_protocol="3"), "multiwan_agent_protocol", "3"),
+    (with_settings(failover="perhaps"), "multiwan_failover", "perhaps"),
     (with_policy(exclude=["10.0.0.0/8"], table=254), "multiwan_policies[1].table", 254),
     (with_policy(exclude=["10.0.0.0/8"], name="p q"), "multiwan_policies[1].name", "p q"),
     # WANs
