@@ -20,13 +20,14 @@ from dataclasses import dataclass, field
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TESTS = os.path.join(ROOT, "tests")
+# The collection as users install it (`make collection`: the built tarball, installed); modules run from there.
 COLLECTIONS = os.path.join(ROOT, ".collections")
+INSTALLED = os.path.join(COLLECTIONS, "ansible_collections", "multiwan", "pbr")
 PYTHON = sys.executable
 BIN = os.path.dirname(PYTHON)
 
-for _path in (TESTS, COLLECTIONS):
-    if _path not in sys.path:
-        sys.path.insert(0, _path)
+if TESTS not in sys.path:
+    sys.path.insert(0, TESTS)
 
 
 @dataclass
@@ -119,7 +120,7 @@ def _fqcn(name):
 
 
 def module_file(name):
-    return os.path.join(ROOT, "plugins", "modules", name.rsplit(".", 1)[-1] + ".py")
+    return os.path.join(INSTALLED, "plugins", "modules", name.rsplit(".", 1)[-1] + ".py")
 
 
 def run_bare_module(name, args, netns=None, path=None):
