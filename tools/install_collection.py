@@ -109,8 +109,8 @@ def _galaxy(arguments, collections_path=COLLECTIONS):
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path, ANSIBLE_NOCOLOR="1")
     completed = subprocess.run([galaxy, *arguments], capture_output=True, text=True, env=env, cwd=ROOT, check=False)
     if completed.returncode != 0:
-        raise RuntimeError("ansible-galaxy %s failed (%d): %s%s" % (" ".join(arguments[:2]), completed.returncode,
-                                                                     completed.stderr, completed.stdout))
+        raise RuntimeError("ansible-galaxy %s failed (%d): %s%s"
+                           % (" ".join(arguments[:2]), completed.returncode, completed.stderr, completed.stdout))
     return completed.stdout
 
 
