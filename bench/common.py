@@ -3,7 +3,7 @@ running a module bare or inside ansible-playbook, and profiling a module run.
 
 A bench module exposes ``run(settings) -> [Row]``. A row is one measured thing with its median
 and, when it has one, the baseline it is compared with; the ratio is always measured / baseline
-of a cost (seconds, or seconds per packet), so below 1 is faster than the baseline.
+of a cost (seconds, or CPU microseconds per packet), so below 1 is cheaper than the baseline.
 """
 
 import json
@@ -42,7 +42,7 @@ class Row:
     case: str                   # "apply N=10000"
     subject: str                # what was measured ("pbr_rule, bare process")
     value: float                # the median
-    unit: str = "s"             # "s", "pps" or "commands"
+    unit: str = "s"             # "s", "pps", "us" (CPU microseconds per packet) or "commands"
     baseline: str = ""          # what it is compared with
     baseline_value: float = 0.0
     goal: float = 0.0           # the highest acceptable ratio; 0 = no goal
@@ -268,6 +268,8 @@ def table(rows):
 
 
 def _value(value, unit):
+    if unit == "us":
+        return "%.2f µs/packet" % value
     if unit in ("pps", "commands"):
         return "%.0f %s" % (value, unit)
     return "%.3f s" % value if value < 100 else "%.0f s" % value
