@@ -195,7 +195,9 @@ def _short_path(filename):
 
 
 def playbook_env(callback="ansible.posix.json"):
+    """ansible-playbook's environment: the installed collection, and bench/library (the module floor)."""
     return dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
+                ANSIBLE_LIBRARY=os.path.join(ROOT, "bench", "library"),
                 ANSIBLE_STDOUT_CALLBACK=callback, ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
                 ANSIBLE_CALLBACK_RESULT_FORMAT="json", PATH=BIN + os.pathsep + os.environ.get("PATH", ""))
 

@@ -34,14 +34,27 @@ def subjects(rows, case):
     return [row.subject for row in rows if row.case == case]
 
 
+def goals(rows, module):
+    return [(row.case, row.subject, row.baseline, row.goal) for row in rows if row.goal and row.subject.startswith(module)]
+
+
 @pytest.mark.netns
-def test_rules_bench_measures_the_module_against_the_floor_the_dump_and_the_loop():
+def test_rules_bench_measures_the_module_against_the_floors_the_dump_and_the_loop():
     rows = run_part("linux_rules")
     assert subjects(rows, "apply N=20") == [
-        "ip -batch file (floor)", "pbr_rule, bare process", "pbr_rule, task in ansible-playbook",
+        "ip -batch file (floor)", "pbr_rule, bare process", "pbr_rule, bare process",
+        "pbr_rule, task in ansible-playbook", "pbr_rule, task in ansible-playbook",
         "pbr_rule, whole ansible-playbook run", "ansible.builtin.command loop (extrapolated)",
         "pbr_rule, task in ansible-playbook"]
-    assert subjects(rows, "no change N=20")[0] == "one `ip -json rule show`"
+    assert subjects(rows, "no change N=20")[:3] == [
+        "one `ip -json rule show`", "module floor, bare process",
+        "module floor without the config argument, bare process"]
+    assert "module floor, task in ansible-playbook" in subjects(rows, "no change N=20")
+    assert goals(rows, "pbr_rule") == [
+        ("apply N=20", "pbr_rule, bare process", "ip -batch floor + module floor (bare)", 1.5),
+        ("apply N=20", "pbr_rule, task in ansible-playbook", "ip -batch floor + module floor (task)", 1.5),
+        ("no change N=20", "pbr_rule, bare process", "module floor, bare process", 2.0),
+        ("no change N=20", "pbr_rule, task in ansible-playbook", "module floor, task in ansible-playbook", 2.0)]
     assert "extrapolated x20" in rows[-3].note
     assert subjects(rows, "reference") == ["python + `import AnsibleModule` (fixed cost of any module process)"]
 
@@ -49,8 +62,13 @@ def test_rules_bench_measures_the_module_against_the_floor_the_dump_and_the_loop
 @pytest.mark.netns
 def test_routes_bench_measures_pbr_table_in_four_tables():
     rows = run_part("linux_routes")      # bare module only: part 1's smoke covers the playbook and the loop
-    assert subjects(rows, "apply N=20") == ["ip -batch file (floor)", "pbr_table, bare process"]
-    assert subjects(rows, "no change N=20") == ["one `ip -json route show table all`", "pbr_table, bare process"]
+    assert subjects(rows, "apply N=20") == ["ip -batch file (floor)", "pbr_table, bare process", "pbr_table, bare process"]
+    assert subjects(rows, "no change N=20") == [
+        "one `ip -json route show table all`", "module floor, bare process",
+        "module floor without the config argument, bare process"] + ["pbr_table, bare process"] * 3
+    assert goals(rows, "pbr_table") == [
+        ("apply N=20", "pbr_table, bare process", "ip -batch floor + module floor (bare)", 1.5),
+        ("no change N=20", "pbr_table, bare process", "module floor, bare process", 2.0)]
 
 
 @pytest.mark.routeros
