@@ -1,4 +1,3 @@
-#!/usr/bin/python
 """The module floor of ``make bench``: the least an Ansible module does for a job on N entries.
 
 It imports ``AnsibleModule``, takes the arguments the measured module takes for the job (``config`` and
