@@ -292,12 +292,11 @@ def _rows(costs, rates, case):
     part = "4 nft data path"
 
     def row(configuration, baseline=None, goal=0.0, note=True):
+        rate = "rate %.0f pps (median; samples %s)" % (
+            median(rates[configuration]), ", ".join("%.0f" % value for value in rates[configuration]))
         return Row(part, case, configuration.label, median(costs[configuration]), unit="us", samples=costs[configuration],
                    baseline=baseline.label if baseline else "",
-                   baseline_value=median(costs[baseline]) if baseline else 0.0, goal=goal,
-                   note="rate %.0f pps (median; samples %s)" % (median(rates[configuration]),
-                                                               ", ".join("%.0f" % rate for rate in rates[configuration]))
-                   if note else "")
+                   baseline_value=median(costs[baseline]) if baseline else 0.0, goal=goal, note=rate if note else "")
 
     rows = [row(NONE)] + [row(configuration, NONE) for configuration in CONFIGURATIONS[1:]]
     two = Ruleset("nft_connmark", 2)
