@@ -1,6 +1,7 @@
-"""Part 4: packets per second forwarded by a router namespace, with the ``nft_connmark`` table for 2, 8 and
-32 WANs, against no table at all (and against a one-rule conntrack table, which separates the cost of
-conntrack itself from the cost of the table), and against the rulesets users run instead at the same sizes:
+"""Part 4: what a router namespace's kernel spends per forwarded packet (CPU microseconds), with the
+``nft_connmark`` table for 2, 8 and 32 WANs, against no table at all (and against a one-rule conntrack table,
+which separates the cost of conntrack itself from the cost of the table), and against the rulesets users run
+instead at the same sizes:
 
 - the nftables field note (seed 001): restore ``ct mark`` into ``meta mark`` in prerouting and output for
   established/related packets, and ``ct mark set`` for new connections in postrouting (by ``oifname``) and in
@@ -18,10 +19,11 @@ the router does the same routing work under each; the bench checks that the flow
     gen (lan0 192.168.10.2) -- lan0 router wan1 -- (wan1 100.64.1.1) sink
 
 ``iperf3`` (Debian's, installed by ``bench/setup.sh`` with ``iptables``) sends 64-byte UDP datagrams as fast as
-it can from ``gen`` to ``sink``; the rate is what arrived on the sink's link (its packet counter). On veth the
-forwarding runs in the sender's context, so the router's per-packet cost (conntrack, the table's chains) shows in
-the rate. The WANs beyond the first have devices that do not exist (``iifname``/``oifname`` match names), which
-is all the rulesets need. Every configuration is measured once per round after a short unmeasured warm-up, each
+it can from ``gen`` to ``sink``. On veth the forwarding runs in the sender's context, so the router's per-packet
+work (conntrack, the rulesets' chains) is charged to the sender: the cost is the sender's CPU time (plus
+ksoftirqd's) over the datagrams that arrived on the sink's link (its packet counter); the rate, which moves far
+more with other load on shared cores, is kept in the notes. The WANs beyond the first have devices that do not
+exist (``iifname``/``oifname`` match names), which is all the rulesets need. Every configuration is measured once per round after a short unmeasured warm-up, each
 round in a rotated order, so drift and order effects hit them alike.
 Traffic stays inside the three namespaces made here.
 """
@@ -43,7 +45,7 @@ PAYLOAD_BYTES = 64
 GOAL_PER_WAN = 1.10     # 8 and 32 WANs may cost at most 10 % more per packet than 2 (noise on shared cores)
 GOAL_AGAINST_ALTERNATIVES = 1.0     # nft_connmark costs no more per packet than the field note's or mwan3's ruleset
 SIZES = (2, 8, 32)
-# Rounds are cheap (a few seconds each) and the rate is the noisiest number of the bench, so more than other parts.
+# Rounds are cheap (a few seconds each) and the data path is the noisiest part of the bench, so more than others.
 ROUNDS, BLAST_SECONDS, WARM_UP_SECONDS = 5, 3, 1
 SMOKE_DATAGRAMS = 5000
 
