@@ -26,10 +26,10 @@ $(VENV)/.installed: requirements.txt requirements-test.txt constraints.txt
 	$(BIN)/python -m pip install -q -r requirements-test.txt -c constraints.txt
 	touch $@
 
-# The checkout becomes ansible_collections/multiwan/pbr through a symlink (see conftest.py).
+# The collection as users install it: `ansible-galaxy collection build` into .build/dist, installed into
+# .collections, where every playbook, Molecule and bench run finds it (tools/install_collection.py, conftest.py).
 collection: venv
-	@mkdir -p .collections/ansible_collections/multiwan
-	@test -L .collections/ansible_collections/multiwan/pbr || ln -s ../../.. .collections/ansible_collections/multiwan/pbr
+	$(BIN)/python tools/install_collection.py
 
 test: unit integration sanity lint
 	@echo "make test: all suites passed"

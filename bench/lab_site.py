@@ -14,11 +14,11 @@ import subprocess
 import tempfile
 import time
 
-from common import BIN, ROOT, Row, median, playbook_env, run_timed
+from common import BIN, INSTALLED, ROOT, Row, median, playbook_env, run_timed
 
 PREFIX = "mwbench"
 LAB = os.path.join(ROOT, "lab")
-SITE = os.path.join(ROOT, "playbooks", "site.yml")
+SITE = os.path.join(INSTALLED, "playbooks", "site.yml")   # the installed collection's, as users run it
 PHASES = (("first", "first converge", ()), ("again", "no-change converge", ()),
           ("check", "--check --diff", ("--check", "--diff")))
 
