@@ -23,8 +23,8 @@ it can from ``gen`` to ``sink``. On veth the forwarding runs in the sender's con
 work (conntrack, the rulesets' chains) is charged to the sender: the cost is the sender's CPU time (plus
 ksoftirqd's) over the datagrams that arrived on the sink's link (its packet counter); the rate, which moves far
 more with other load on shared cores, is kept in the notes. The WANs beyond the first have devices that do not
-exist (``iifname``/``oifname`` match names), which is all the rulesets need. Every configuration is measured once per round after a short unmeasured warm-up, each
-round in a rotated order, so drift and order effects hit them alike.
+exist (``iifname``/``oifname`` match names), which is all the rulesets need. Every configuration is measured once
+per round after a short unmeasured warm-up, each round in a rotated order, so drift and order effects hit them alike.
 Traffic stays inside the three namespaces made here.
 """
 
