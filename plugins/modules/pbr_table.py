@@ -46,9 +46,10 @@ options:
     description:
       - The ownership tag of routes. Routes are added with C(proto) set to it, and only routes whose protocol equals
         it are ever changed or removed.
-      - A number 4..255 or a name from C(rt_protos)/C(rt_protos.d); 0-3 (unspec, redirect, kernel, boot) are
-        refused, they tag routes nobody chose to own. The default, C(211), is the same as
-        M(multiwan.pbr.pbr_rule)'s; change it only together with every other run that manages the same host.
+      - A number 0..255 or a name from C(rt_protos)/C(rt_protos.d). The numbers iproute2 names by itself are refused
+        (0 C(unspec), 2 C(kernel), 3 C(boot), 4 C(static), 16 C(dhcp), 186 C(bgp) ...), because the kernel and other
+        tools put them on the routes they make. The default, C(211), is the same as M(multiwan.pbr.pbr_rule)'s; change
+        it only together with every other run that manages the same host.
     type: str
     default: '211'
   tables_file:
@@ -68,10 +69,10 @@ options:
     suboptions:
       name:
         description:
-          - The table's name (C(isp_a)), or its id as a number when it has no name.
-          - With O(config[].id), the name goes into O(tables_file) unless another rt_tables file already gives the
-            same name the same id. Without it, the name must be known already (O(tables_file), C(rt_tables),
-            another C(rt_tables.d) file, or V(main), V(local), V(default)); the entry then manages routes only.
+          - The table's name (C(isp_a)), or its id as a number (1..4294967295) when it has no name.
+          - With O(config[].id), the name goes into O(tables_file) unless another rt_tables file already gives the same
+            name the same id. Without it, the name must be known already (O(tables_file), C(rt_tables), another
+            C(rt_tables.d) file, or V(main), V(local), V(default)); the entry then manages routes only.
         type: str
         required: true
       id:
@@ -87,14 +88,14 @@ options:
         suboptions:
           dst:
             description:
-              - The destination prefix, or V(default). Host bits are dropped (V(192.0.2.7/24) is V(192.0.2.0/24));
-                an address without a length is a host route.
+              - The destination prefix, or V(default). Host bits are dropped (V(192.0.2.7/24) is V(192.0.2.0/24)); an
+                address without a length is a host route.
             type: str
             required: true
           type:
             description:
-              - The route type. V(throw) ends the lookup in this table (the next C(ip rule) is tried);
-                V(blackhole), V(unreachable) and V(prohibit) drop the packet. Only V(unicast) has next hops.
+              - The route type. V(throw) ends the lookup in this table (the next C(ip rule) is tried); V(blackhole),
+                V(unreachable) and V(prohibit) drop the packet. Only V(unicast) has next hops.
             type: str
             choices: [unicast, throw, blackhole, unreachable, prohibit]
             default: unicast
@@ -104,8 +105,8 @@ options:
             type: str
           dev:
             description:
-              - The outgoing interface (C(dev)). With O(config[].routes[].via) it is required, so that the route
-                reads back as written; alone it makes a route on the link.
+              - The outgoing interface (C(dev)). With O(config[].routes[].via) it is required, so that the route reads
+                back as written; alone it makes a route on the link.
             type: str
           src:
             description:
@@ -113,8 +114,8 @@ options:
             type: str
           metric:
             description:
-              - The metric (C(metric)), part of the route's identity. Defaults to 0 for IPv4 and to 1024 for IPv6
-                (the kernel has no IPv6 metric 0).
+              - The metric (C(metric)), part of the route's identity. Defaults to 0 for IPv4 and to 1024 for IPv6 (the
+                kernel has no IPv6 metric 0).
             type: int
           scope:
             description:
@@ -129,8 +130,8 @@ options:
             default: false
           nexthops:
             description:
-              - Two or more next hops of a multipath route (C(nexthop via ... dev ... weight ...)); the route then
-                has no O(config[].routes[].via) or O(config[].routes[].dev) of its own. Their order does not matter.
+              - Two or more next hops of a multipath route (C(nexthop via ... dev ... weight ...)); the route then has
+                no O(config[].routes[].via) or O(config[].routes[].dev) of its own. Their order does not matter.
             type: list
             elements: dict
             suboptions:

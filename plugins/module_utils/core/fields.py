@@ -26,6 +26,7 @@ __metaclass__ = type
 import dataclasses
 import re
 
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.addresses import address
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.commands import batch_word
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import InvalidInput
 
@@ -196,6 +197,9 @@ def _interface(value, field_name):
 
 _INTERFACE = re.compile(r'[!$-&(-.0-9;-\[\]-~]+\Z')
 INTERFACE = Kind("str", _interface)
+
+# One IPv4 or IPv6 address in canonical text (core.addresses); the entry decides the family.
+ADDRESS = Kind("str", address)
 
 
 def number_range(low, high, what):

@@ -2,8 +2,11 @@
 
 import json
 import os
+import subprocess
+import sys
 
 import pytest
+import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.commands import Command, FileEdit
@@ -14,6 +17,8 @@ from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import 
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.shell import reported_as_failure
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux.rt_tables_file import (
     HEADER, TablesFileRunner, edited_text)
+from ansible_collections.multiwan.pbr.plugins.module_utils.core import fields
+from ansible_collections.multiwan.pbr.plugins.modules import pbr_table as module
 from ansible_collections.multiwan.pbr.plugins.modules.pbr_table import ARGUMENT_SPEC
 from unit.module_utils.linux.test_pbr_table import recorded_dump
 from unit.strategies_routes import params
@@ -37,6 +42,25 @@ class FakeRunner:
         if self.refuse:
             failure, self.refuse = self.refuse, None
             raise failure
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+
+def test_documentation_of_config_is_the_field_table():
+    """DOCUMENTATION's ``config`` suboptions are exactly what the engine's field table documents, and
+    the option spec the core checks entries against comes from the same table (issue 11: each field
+    declared once; tools/field_docs.py writes the text)."""
+    documented = yaml.safe_load(module.DOCUMENTATION)["options"]["config"]["suboptions"]
+    assert documented == fields.documentation(engine.CONFIG_FIELDS)
+    assert engine.CONFIG_SPEC["options"] == fields.options_spec(engine.CONFIG_FIELDS)
+
+
+def test_field_docs_tool_finds_the_module_text_up_to_date():
+    tool = os.path.join(ROOT, "tools", "field_docs.py")
+    completed = subprocess.run([sys.executable, tool, "pbr_table", "--check"], capture_output=True, text=True,
+                               check=False)
+    assert completed.returncode == 0, completed.stderr
 
 
 def test_check_mode_reports_but_applies_nothing():

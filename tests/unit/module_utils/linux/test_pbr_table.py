@@ -288,7 +288,7 @@ def test_render_exact_lines():
         "rt_tables add 101 isp_a # %s" % TABLES_FILE,
         "ip -4 route add default via 198.51.100.1 dev wan0 table 101 proto 211",
         "ip -4 route replace default table 254 proto 211 "
-        "nexthop via 198.51.100.1 dev wan0 weight 1 nexthop via 203.0.113.1 dev wan1 onlink weight 3",
+        "nexthop via 198.51.100.1 dev wan0 weight 1 nexthop via 203.0.113.1 dev wan1 weight 3 onlink",
         "ip -4 route add 192.0.2.0/24 dev wan1 src 192.0.2.1 table 102 metric 20 proto 211",
         "rt_tables replace 111 isp_a # %s" % TABLES_FILE,
         "ip -6 route del 2001:db8:99::/48 table 101 metric 1024 proto 211",
