@@ -77,7 +77,8 @@ options:
         required: true
       id:
         description:
-          - The table's id, 1..4294967295, for a name of O(tables_file). The reserved ids 0, 253, 254 and 255 are
+          - The table's id, 1..2147483647, for a name of O(tables_file); iproute2 ignores a name whose id is higher (a
+            table with such an id is named by its number in O(config[].name)). The reserved ids 0, 253, 254 and 255 are
             refused for new names, and so are an id or a name that another rt_tables file gives to another table.
         type: int
       routes:

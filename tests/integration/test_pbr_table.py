@@ -8,6 +8,7 @@ test's, never the host's.
 """
 
 import json
+import subprocess
 import time
 
 import pytest
@@ -247,3 +248,38 @@ def test_ten_thousand_routes_across_four_tables_in_one_run(ns):
         assert len(ns.ip_json("-4", "route", "show", "table", str(300 + table))) == 2500
     assert names_file(ns).count("bulk_") == 4
     assert succeeded(pbr_table(ns, config=config, state="merged"))["changed"] is False
+
+
+# ---------------------------------------------------------------------------
+# Issue 11: each defect against the real kernel, through the module as a process
+
+
+def test_what_iproute2_makes_of_table_ids(ns):
+    """What ``MAX_NAMED_TABLE_ID`` and core.fields' number pattern rest on, measured on this iproute2:
+    a name line whose id is 2**31 or more (decimal or hex) is skipped, while the kernel takes such a
+    table by number; ``0101`` is 101 in a names file and octal 65 on ip's command line."""
+    ns.run("sh", "-c", "printf '2147483647\\tbelow\\n2147483648\\tabove\\n0x80000000\\thexabove\\n0101\\tleading\\n' "
+                       "> /etc/iproute2/rt_tables.d/ids.conf")
+    for name, number in (("below", "2147483647"), ("leading", "101")):
+        ns.ip("route", "add", "blackhole", "10.99.0.0/16", "table", name)
+        assert ns.ip_json("-N", "route", "show", "table", number)[0]["dst"] == "10.99.0.0/16"
+    for name in ("above", "hexabove"):
+        refused = subprocess.run(["ip", "netns", "exec", ns.name, "ip", "route", "add", "blackhole", "10.99.0.0/16",
+                                  "table", name], capture_output=True, text=True, check=False)
+        assert refused.returncode != 0 and '"table" value is invalid' in refused.stderr
+    ns.ip("route", "add", "blackhole", "10.99.0.0/16", "table", "2147483648")
+    ns.ip("route", "add", "blackhole", "10.99.0.0/16", "table", "0101")
+    assert ns.ip_json("-N", "route", "show", "table", "65")[0]["dst"] == "10.99.0.0/16"
+
+
+def test_an_id_iproute2_would_ignore_is_refused_and_a_table_of_it_takes_routes(ns):
+    """Issue 11 defect 15: ``{name: big, id: 2147483648}`` was written to rt_tables.d, where iproute2
+    ignores it (test_what_iproute2_makes_of_table_ids); routes may use such a table by its number."""
+    before = snapshot(ns)
+    result = pbr_table(ns, config=[{"name": "big", "id": 2147483648, "routes": [{"dst": "10.9.0.0/16", "type": "blackhole"}]}],
+                       state="merged")
+    assert (result["failed"], result["field"], result["value"]) == (True, "id", 2147483648)
+    assert snapshot(ns) == before
+    succeeded(pbr_table(ns, config=[{"name": "4294967295", "routes": [{"dst": "10.9.0.0/16", "type": "blackhole"}]}],
+                        state="merged"))
+    assert [(r["table"], r["dst"]) for r in owned(ns)] == [("4294967295", "10.9.0.0/16")]

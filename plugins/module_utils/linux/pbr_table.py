@@ -74,6 +74,10 @@ FAMILY_OPTION = {IPV4: "-4", IPV6: "-6"}
 MAIN_TABLE, LOCAL_TABLE = 254, 255
 BOOT_PROTOCOL = 3           # what ip -json leaves out: a route added without proto
 RESERVED_IDS = (0, 253, 254, 255)
+# iproute2 skips an rt_tables line whose id is 2**31 or more (it reads ids as signed ints), so such a
+# name would never mean its table: tests/integration/test_pbr_table.py::test_what_iproute2_makes_of_table_ids.
+# Routes take any table the kernel has, up to 2**32-1, by number.
+MAX_NAMED_TABLE_ID = 2147483647
 
 ROUTE_TYPES = ("unicast", "throw", "blackhole", "unreachable", "prohibit")
 # rtm_type numbers (linux/rtnetlink.h), as ``ip -N`` prints them
@@ -124,6 +128,7 @@ def _nexthop_list(value, field_name):
 
 
 TABLE = Kind("str", _table)
+NAMED_TABLE_ID = integer(1, MAX_NAMED_TABLE_ID)
 DESTINATION = Kind("str", _destination)
 ROUTE_LIST = Kind("list", _route_list)
 NEXTHOP_LIST = Kind("list", _nexthop_list)
@@ -239,9 +244,10 @@ TABLE_FIELDS = (
         "With O(config[].id), the name goes into O(tables_file) unless another rt_tables file already gives the "
         "same name the same id. Without it, the name must be known already (O(tables_file), C(rt_tables), another "
         "C(rt_tables.d) file, or V(main), V(local), V(default)); the entry then manages routes only.",), required=True),
-    Field("id", TABLE_ID, (
-        "The table's id, 1..4294967295, for a name of O(tables_file). The reserved ids 0, 253, 254 and 255 are "
-        "refused for new names, and so are an id or a name that another rt_tables file gives to another table.",)),
+    Field("id", NAMED_TABLE_ID, (
+        "The table's id, 1..2147483647, for a name of O(tables_file); iproute2 ignores a name whose id is higher "
+        "(a table with such an id is named by its number in O(config[].name)). The reserved ids 0, 253, 254 and 255 "
+        "are refused for new names, and so are an id or a name that another rt_tables file gives to another table.",)),
     Field("routes", ROUTE_LIST, ("The owned routes of the table.",), suboptions=ROUTE_FIELDS),
 )
 

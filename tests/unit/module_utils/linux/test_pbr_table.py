@@ -197,6 +197,9 @@ def test_known_names_without_id_manage_routes_only():
     ({"name": "bad name", "id": 150}, "name", "bad name"),
     ({"name": "104", "id": 105}, "id", 105),
     ({"name": "isp_x", "id": 4294967296}, "id", 4294967296),
+    # a leading zero is octal to ip's command line and decimal to rt_tables: refused, not a traceback
+    ({"name": "0101", "routes": [{"dst": "default", "dev": "wan0"}]}, "name", "0101"),
+    ({"name": "isp_x", "id": "0101"}, "id", "0101"),
     ({"name": "isp_a", "routes": [{"dst": "10.0.0.300/8", "dev": "wan0"}]}, "routes.dst", "10.0.0.300/8"),
     ({"name": "isp_a", "routes": [{"dst": "10.0.0.0/8", "via": "2001:db8::1", "dev": "wan0"}]},
      "routes.via", "2001:db8::1"),
@@ -228,6 +231,19 @@ def test_bad_input_names_the_field_and_the_value(entry, field, value):
     with pytest.raises(InvalidInput) as error:
         normalised(entry)
     assert (error.value.field, error.value.value) == (field, value)
+
+
+def test_a_name_needs_an_id_that_iproute2_reads():
+    """Issue 11 defect 15: ids from 2**31 were written to rt_tables.d, where iproute2 ignores them
+    (``MAX_NAMED_TABLE_ID``); a table of such an id still takes routes, by its number."""
+    for too_high in (2147483648, "0x80000000", 4294967295):
+        with pytest.raises(InvalidInput) as error:
+            normalised({"name": "big", "id": too_high})
+        assert (error.value.field, error.value.value) == ("id", too_high)
+    assert normalised({"name": "big", "id": 2147483647}) == [TableName("big", 2147483647)]
+    for number in ("2147483648", "4294967295", "0xffffffff"):
+        route, = normalised({"name": number, "routes": [{"dst": "default", "dev": "wan0"}]})
+        assert (route.table, route.dev) == (int(number, 0), "wan0")
 
 
 def test_bad_options_fail_before_anything():
