@@ -73,6 +73,7 @@ options:
           - With O(config[].id), the name goes into O(tables_file) unless another rt_tables file already gives the same
             name the same id. Without it, the name must be known already (O(tables_file), C(rt_tables), another
             C(rt_tables.d) file, or V(main), V(local), V(default)); the entry then manages routes only.
+          - With O(state=deleted), a name that no file knows (any more) has nothing to delete.
         type: str
         required: true
       id:

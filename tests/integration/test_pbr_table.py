@@ -283,3 +283,14 @@ def test_an_id_iproute2_would_ignore_is_refused_and_a_table_of_it_takes_routes(n
     succeeded(pbr_table(ns, config=[{"name": "4294967295", "routes": [{"dst": "10.9.0.0/16", "type": "blackhole"}]}],
                         state="merged"))
     assert [(r["table"], r["dst"]) for r in owned(ns)] == [("4294967295", "10.9.0.0/16")]
+
+
+def test_deleting_a_table_again_changes_nothing(ns):
+    """Issue 11 defect 14: the second ``state: deleted`` with ``{name: isp_a}`` failed ("is not a table
+    name iproute2 knows"): the first had removed the name."""
+    succeeded(pbr_table(ns, config=CONTRACT, state="merged"))
+    assert succeeded(pbr_table(ns, config=[{"name": "isp_a"}], state="deleted"))["changed"]
+    before = snapshot(ns)
+    again = succeeded(pbr_table(ns, config=[{"name": "isp_a"}], state="deleted"))
+    assert (again["changed"], again["commands"]) == (False, []) and snapshot(ns) == before
+    assert [r["table"] for r in owned(ns) if r.get("table") == "102"]       # isp_b's routes stay

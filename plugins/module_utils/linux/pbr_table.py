@@ -243,7 +243,8 @@ TABLE_FIELDS = (
         "The table's name (C(isp_a)), or its id as a number (1..4294967295) when it has no name.",
         "With O(config[].id), the name goes into O(tables_file) unless another rt_tables file already gives the "
         "same name the same id. Without it, the name must be known already (O(tables_file), C(rt_tables), another "
-        "C(rt_tables.d) file, or V(main), V(local), V(default)); the entry then manages routes only.",), required=True),
+        "C(rt_tables.d) file, or V(main), V(local), V(default)); the entry then manages routes only.",
+        "With O(state=deleted), a name that no file knows (any more) has nothing to delete.",), required=True),
     Field("id", NAMED_TABLE_ID, (
         "The table's id, 1..2147483647, for a name of O(tables_file); iproute2 ignores a name whose id is higher "
         "(a table with such an id is named by its number in O(config[].name)). The reserved ids 0, 253, 254 and 255 "
@@ -336,16 +337,17 @@ class TableScope:
     """Not a device object: a ``deleted`` entry without routes, meaning "every owned route of this table".
 
     It only ever appears among the wanted records of ``deleted``, whose plan ignores keys the
-    device does not hold; ``finish_plan`` turns it into the deletions.
+    device does not hold; ``finish_plan`` turns it into the deletions. ``table`` is ``None`` for a
+    name that no file knows (any more): it holds nothing to delete.
     """
 
-    table: int
+    table: object
     name: object = None     # our file's name of the table, which goes after its routes
     owned: bool = False
 
     @property
     def key(self):
-        return ("table scope", self.table)
+        return ("table scope", self.name if self.table is None else self.table)
 
 
 @dataclass(frozen=True)
@@ -392,8 +394,15 @@ def normalise(item, params, facts):
     routes = given.get("routes") or []
     table_id, name_record = resolve_table(given, item, facts)
     if table_id is None:
-        raise InvalidInput("name", item["name"], "is not a table name iproute2 knows (rt_tables, rt_tables.d, "
-                           "or main/local/default); give its id to add it")
+        if params.get("state") != "deleted":
+            raise InvalidInput("name", item["name"], "is not a table name iproute2 knows (rt_tables, rt_tables.d, "
+                               "or main/local/default); give its id to add it")
+        # A name no file knows holds nothing this module could find: deleting it again changes nothing.
+        # Its routes are still checked, as in every state. (Not an empty list: ``deleted`` without
+        # records means "everything owned".)
+        for route in routes:
+            normalise_route(route, 0, given["name"], facts.tag)
+        return [TableScope(None, given["name"])]
     label = facts.tables.show(table_id) if name_record is None else name_record.name
     # IPv4 lines before IPv6 lines: ip -batch takes one family per run, fewer runs are faster
     records = sorted((normalise_route(route, table_id, label, facts.tag) for route in routes),

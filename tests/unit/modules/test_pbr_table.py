@@ -126,6 +126,35 @@ def test_a_refused_line_fails_with_that_line_and_the_message():
     assert len(runner.applied) == 1         # the replayed dump is unchanged: nothing to undo
 
 
+def without_table_102(dump):
+    """The recorded host after ``deleted`` took table 102 (isp_b): its owned routes and its name gone."""
+    return dict(dump, routes4=[entry for entry in dump["routes4"] if entry.get("table") != "102"],
+                routes6=[entry for entry in dump["routes6"] if entry.get("table") != "102"],
+                rt_tables_d=dict(dump["rt_tables_d"], **{"multiwan_pbr.conf": "101\tisp_a\n"}))
+
+
+def test_deleting_a_table_again_changes_nothing():
+    """Issue 11 defect 14: ``state: deleted`` with ``{name: isp_b}`` failed on its second run ("is not a
+    table name iproute2 knows"), because the first had taken isp_b out of the names file."""
+    first = run_resource(engine.ENGINE, FakeRunner(recorded_dump()), params("deleted", [{"name": "isp_b"}]))
+    assert first["changed"] and first["commands"][-1] == "rt_tables del 102 isp_b # %s" % engine.DEFAULT_TABLES_FILE
+    runner = FakeRunner(without_table_102(recorded_dump()))
+    second = run_resource(engine.ENGINE, runner, params("deleted", [{"name": "isp_b"}]))
+    assert (second["changed"], second["commands"], runner.applied) == (False, [], [])
+
+
+def test_a_gone_table_still_gets_its_routes_checked():
+    runner = FakeRunner(without_table_102(recorded_dump()))
+    with pytest.raises(SystemExit) as exit_info:
+        with reported_as_failure(FailingModule()):
+            run_resource(engine.ENGINE, runner, params("deleted", [
+                {"name": "isp_b", "routes": [{"dst": "10.0.0.300/8", "dev": "wan0"}]}]))
+    assert (exit_info.value.args[0]["field"], exit_info.value.args[0]["value"]) == ("routes.dst", "10.0.0.300/8")
+    with pytest.raises(SystemExit):
+        with reported_as_failure(FailingModule()):              # merged still needs a known name or an id
+            run_resource(engine.ENGINE, runner, params("merged", [{"name": "isp_b"}]))
+
+
 def test_bad_input_fails_before_the_runner_is_used():
     runner = FakeRunner(recorded_dump())
     with pytest.raises(SystemExit) as exit_info:
