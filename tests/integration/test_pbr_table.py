@@ -13,6 +13,8 @@ import time
 
 import pytest
 
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.commands import FileEdit
+from ansible_collections.multiwan.pbr.plugins.module_utils.linux.rt_tables_file import edited_text
 from support.modules import run_module
 from support.netns import Netns
 
@@ -294,3 +296,34 @@ def test_deleting_a_table_again_changes_nothing(ns):
     again = succeeded(pbr_table(ns, config=[{"name": "isp_a"}], state="deleted"))
     assert (again["changed"], again["commands"]) == (False, []) and snapshot(ns) == before
     assert [r["table"] for r in owned(ns) if r.get("table") == "102"]       # isp_b's routes stay
+
+
+def apply_by_hand(ns, line):
+    """One line of ``commands`` as the module's runner would have applied it."""
+    words = line.split()
+    if words[0] == "ip":
+        ns.ip(*words[1:])
+    else:           # rt_tables <verb> <id> <name> # <file>: the runner's own edit of the file
+        text = edited_text(names_file(ns).replace("MISSING\n", "") or None,
+                           FileEdit("rt_tables", NAMES_FILE, words[1], words[3], int(words[2])))
+        ns.run("sh", "-c", "cat > %s" % NAMES_FILE, input=text)
+
+
+def test_a_run_cut_short_after_any_command_converges_on_the_next_run(ns):
+    """Issue 11 defect 5 (routes): a run killed after any of its commands is finished by the next run
+    with the same config, exactly. Before, a table's new id went into the names file first; killed
+    right after it, ``replaced`` no longer found the old table's routes by the name: they stayed."""
+    start = [{"name": "isp_a", "id": 101, "routes": [{"dst": "default", "via": "198.51.100.1", "dev": "wan0"},
+                                                     {"dst": "10.0.0.0/8", "type": "throw"}]}]
+    renumbered = [{"name": "isp_a", "id": 111, "routes": [{"dst": "default", "via": "203.0.113.1", "dev": "wan1"}]}]
+    succeeded(pbr_table(ns, config=start, state="overridden"))
+    commands = succeeded(pbr_table(ns, config=renumbered, state="replaced", check_mode=True))["commands"]
+    succeeded(pbr_table(ns, config=renumbered, state="replaced"))
+    finished = (sorted((r["table"], r["dst"]) for r in owned(ns)), names_file(ns))
+    assert finished[0] == [("111", "default")] and "111\tisp_a" in finished[1]
+    for cut in range(len(commands)):
+        succeeded(pbr_table(ns, config=start, state="overridden"))
+        for line in commands[:cut]:
+            apply_by_hand(ns, line)
+        succeeded(pbr_table(ns, config=renumbered, state="replaced"))
+        assert (sorted((r["table"], r["dst"]) for r in owned(ns)), names_file(ns)) == finished, commands[:cut]

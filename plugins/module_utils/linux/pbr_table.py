@@ -434,8 +434,16 @@ def finish_plan(ops, wanted, current, predicted, params):
 
 
 def render(ops, params):
+    """One command per op, in the plan's order, except that a name's new id is written last.
+
+    Until then the file still names the routes of the table's old id, so a run cut short in
+    between (killed, or stopped by a refused line) finds them again on the next run: ``replaced``
+    takes in the tables its entries name, and by the new name they would be nobody's.
+    """
     path = tables_file(params)
-    return [render_op(op, path) for op in ops]
+    commands = [render_op(op, path) for op in ops]
+    renumbered = [command for command in commands if is_renumbering(command)]
+    return [command for command in commands if not is_renumbering(command)] + renumbered
 
 
 def render_state(records, params):
@@ -770,6 +778,11 @@ def render_op(op, path):
     if op.verb == DELETE:
         return Command("ip", options, ["route", "del"] + identity_words(record))
     return Command("ip", options, ["route", "replace" if op.verb == REPLACE else "add"] + route_words(record))
+
+
+def is_renumbering(command):
+    """Whether ``command`` gives a name of our file another id."""
+    return isinstance(command, FileEdit) and command.verb == "replace"
 
 
 def identity_words(record):
