@@ -8,6 +8,7 @@ test's, never the host's.
 """
 
 import json
+import os
 import subprocess
 import time
 
@@ -106,6 +107,9 @@ def succeeded(result):
     assert not result.get("failed"), result.get("msg")
     assert result.get("warnings", []) == []
     return result
+
+
+ISP_A = [{"name": "isp_a", "id": 101, "routes": [{"dst": "default", "via": "198.51.100.1", "dev": "wan0"}]}]
 
 
 def test_every_state_converges_and_spares_foreign_routes(ns):
@@ -327,3 +331,17 @@ def test_a_run_cut_short_after_any_command_converges_on_the_next_run(ns):
             apply_by_hand(ns, line)
         succeeded(pbr_table(ns, config=renumbered, state="replaced"))
         assert (sorted((r["table"], r["dst"]) for r in owned(ns)), names_file(ns)) == finished, commands[:cut]
+
+
+def test_a_new_names_file_and_directory_are_readable_by_all_under_umask_077(ns):
+    """Issue 11 defect 18: a new rt_tables.d file took its mode from the umask (0600 under umask 077),
+    so ``ip`` run by anyone but root could not resolve the names; the same for a directory it made."""
+    ns.run("rm", "-rf", "/etc/iproute2/rt_tables.d")
+    old_umask = os.umask(0o077)
+    try:
+        succeeded(pbr_table(ns, config=ISP_A, state="merged"))
+    finally:
+        os.umask(old_umask)
+    assert ns.run("stat", "-c", "%a", NAMES_FILE, os.path.dirname(NAMES_FILE)) == "644\n755\n"
+    shown = ns.run("runuser", "-u", "nobody", "--", "ip", "route", "show", "table", "isp_a")
+    assert shown.startswith("default via 198.51.100.1 dev wan0")
