@@ -9,14 +9,17 @@ test's, never the host's.
 
 import json
 import os
+import shutil
 import subprocess
+import sys
+import tempfile
 import time
 
 import pytest
 
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.commands import FileEdit
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux.rt_tables_file import edited_text
-from support.modules import run_module
+from support.modules import COLLECTIONS, ROOT, module_path, parse_result, run_module
 from support.netns import Netns
 
 pytestmark = pytest.mark.netns
@@ -345,3 +348,47 @@ def test_a_new_names_file_and_directory_are_readable_by_all_under_umask_077(ns):
     assert ns.run("stat", "-c", "%a", NAMES_FILE, os.path.dirname(NAMES_FILE)) == "644\n755\n"
     shown = ns.run("runuser", "-u", "nobody", "--", "ip", "route", "show", "table", "isp_a")
     assert shown.startswith("default via 198.51.100.1 dev wan0")
+
+
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+@pytest.fixture
+def shared_directory():
+    """A directory user nobody can read (pytest's own temporary directories are root's alone)."""
+    directory = tempfile.mkdtemp(prefix="multiwan-pbr-test.")
+    os.chmod(directory, 0o755)
+    yield directory
+    shutil.rmtree(directory)
+
+
+def pbr_table_as_nobody(ns, directory, check_mode=False, **args):
+    """The module as user nobody, with the system python (the venv's lives under /root)."""
+    payload = dict(args, _ansible_check_mode=check_mode, _ansible_module_name="multiwan.pbr.pbr_table")
+    args_file = os.path.join(directory, "args.json")
+    with open(args_file, "w") as handle:
+        json.dump({"ANSIBLE_MODULE_ARGS": payload}, handle)
+    os.chmod(args_file, 0o644)
+    site_packages = os.path.join(ROOT, ".venv", "lib", "python%d.%d" % sys.version_info[:2], "site-packages")
+    environment = dict(os.environ, LC_ALL="C", PYTHONPATH=os.pathsep.join([COLLECTIONS, site_packages]))
+    completed = subprocess.run(["ip", "netns", "exec", ns.name, "runuser", "-u", "nobody", "--", SYSTEM_PYTHON,
+                                module_path("pbr_table"), args_file],
+                               capture_output=True, text=True, env=environment, timeout=120, check=False, cwd="/")
+    assert "Traceback" not in completed.stdout + completed.stderr, completed.stdout + completed.stderr
+    return parse_result(completed)
+
+
+@pytest.mark.skipif(not os.path.exists(SYSTEM_PYTHON), reason="needs %s to run as nobody" % SYSTEM_PYTHON)
+def test_without_root_reading_works_and_writing_is_refused_cleanly(ns, shared_directory):
+    """Issue 11 defect 12: once root had made the host lock, every non-root run crashed on it with a
+    PermissionError traceback, ``gathered`` and check mode too. Now runs that only read take no lock
+    and work; a run that would write fails with a message (and changes nothing)."""
+    succeeded(pbr_table(ns, config=ISP_A, state="merged"))          # root's run: the lock exists
+    gathered = pbr_table_as_nobody(ns, shared_directory, state="gathered")
+    assert not gathered.get("failed") and gathered["gathered"] == ISP_A, gathered
+    checked = pbr_table_as_nobody(ns, shared_directory, check_mode=True, config=CONTRACT, state="merged")
+    assert not checked.get("failed") and checked["changed"], checked
+    before = snapshot(ns)
+    refused = pbr_table_as_nobody(ns, shared_directory, config=CONTRACT, state="merged")
+    assert refused["failed"] and "needs root" in refused["msg"] and "become" in refused["msg"], refused
+    assert snapshot(ns) == before
