@@ -294,6 +294,78 @@ def test_an_id_iproute2_would_ignore_is_refused_and_a_table_of_it_takes_routes(n
     assert [(r["table"], r["dst"]) for r in owned(ns)] == [("4294967295", "10.9.0.0/16")]
 
 
+@pytest.mark.parametrize("route, field, value", [
+    ({"dst": "default", "via": "198.51.100.1", "dev": "wan0#x"}, "routes.dev", "wan0#x"),
+    ({"dst": "default", "via": "198.51.100.1", "dev": "wan0\n"}, "routes.dev", "wan0\n"),
+    ({"dst": "default", "nexthops": [{"via": "198.51.100.1", "dev": "wan0#x"}, {"via": "203.0.113.1", "dev": "wan1"}]},
+     "routes.nexthops.dev", "wan0#x"),
+])
+def test_an_interface_name_ip_batch_would_cut_never_reaches_the_kernel(ns, route, field, value):
+    """Issue 11 defect 1: ``dev: "wan0#x"`` (Linux allows '#') went into the batch as ``dev wan0#x table 101``,
+    which ip cuts at the '#': an untagged default route in main, reported as ok. Refused now, naming
+    the field, in every state; nothing reaches the kernel, and main gets no route."""
+    main_before = ns.ip_json("-4", "route", "show", "table", "main")
+    before = snapshot(ns)
+    for state in ("merged", "rendered"):
+        result = pbr_table(ns, config=[{"name": "isp_x", "id": 150, "routes": [route]}], state=state)
+        assert (result["failed"], result["field"], result["value"]) == (True, field, value), result
+        assert field in result["msg"]
+    assert snapshot(ns) == before
+    assert ns.ip_json("-4", "route", "show", "table", "main") == main_before
+
+
+def bulk_routes(count, start=0):
+    return [{"dst": "10.%d.%d.0/24" % (64 + index // 256, index % 256), "via": "198.51.100.1", "dev": "wan0"}
+            for index in range(start, start + count)]
+
+
+BAD_ROUTE = {"dst": "10.200.0.0/16", "via": "192.0.2.1", "dev": "wan0"}     # gateway not on wan0: refused
+BAD_LINE = "ip -4 route add 10.200.0.0/16 via 192.0.2.1 dev wan0 table 150 proto 211"
+
+
+def test_a_refusal_past_the_pipe_buffer_is_named_and_rolled_back(ns):
+    """Issue 11 defect 4: 1,000 good routes, one the kernel refuses, 3,000 more (a batch of 240 KB, well
+    past the 64 KiB pipe buffer). ip stopped at the refusal while the module still wrote to its pipe:
+    the run failed with EPIPE ("Error executing command."), no line named, 1,000 routes left behind.
+    Now the refused line is named and the host is as before; ``rolled_back`` says the core re-read it
+    and found it so (test_rolled_back_is_false_when_the_restore_cannot_be_verified shows the other case)."""
+    succeeded(pbr_table(ns, config=ISP_A, state="merged"))
+    before = snapshot(ns)
+    routes = bulk_routes(1000) + [BAD_ROUTE] + bulk_routes(3000, start=1000)
+    config = [{"name": "isp_a", "id": 101, "routes": [{"dst": "default", "via": "203.0.113.1", "dev": "wan1"}]},
+              {"name": "isp_bulk", "id": 150, "routes": routes}]
+    rendered = pbr_table(ns, config=config, state="rendered")["rendered"]
+    assert sum(len(line) for line in rendered if line.startswith("ip -4")) > 3 * 65536
+    result = pbr_table(ns, config=config, state="merged")
+    assert result["failed"] and (result["command"], result["rolled_back"]) == (BAD_LINE, True), result["msg"]
+    assert "invalid gateway" in result["device_message"] and result["device_message"].endswith(".batch:1001")
+    assert snapshot(ns) == before
+
+
+def test_rolled_back_is_false_when_the_restore_cannot_be_verified(ns, tmp_path, monkeypatch):
+    """Issue 11, "Also": ``rolled_back`` used to mean "the undo ran without error". An ``ip`` whose undo
+    batch says success and does nothing (a stand-in for any undo that does not take) left the host
+    changed under ``rolled_back: true``. The core now re-reads the host and says false."""
+    succeeded(pbr_table(ns, config=ISP_A, state="merged"))
+    counter = tmp_path / "batches"
+    wrapper = tmp_path / "ip"
+    wrapper.write_text("#!/bin/sh\n"
+                       "# the real ip, except that every -batch run after the first does nothing and says success\n"
+                       "case \" $* \" in *' -batch '*)\n"
+                       "  echo run >> %s\n"
+                       "  [ \"$(wc -l < %s)\" -gt 1 ] && exit 0 ;;\n"
+                       "esac\n"
+                       "exec %s \"$@\"\n" % (counter, counter, shutil.which("ip")))
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("PATH", "%s:%s" % (tmp_path, os.environ["PATH"]))
+    config = [{"name": "isp_a", "id": 101, "routes": [
+        {"dst": "default", "via": "203.0.113.1", "dev": "wan1"}, BAD_ROUTE]}]
+    result = pbr_table(ns, config=config, state="merged")
+    assert result["failed"] and result["rolled_back"] is False, result["msg"]
+    assert "NOT verified" in result["msg"] and counter.read_text().count("run") == 2
+    assert ns.ip("route", "show", "table", "101").startswith("default via 203.0.113.1 dev wan1")   # as it was left
+
+
 def test_deleting_a_table_again_changes_nothing(ns):
     """Issue 11 defect 14: the second ``state: deleted`` with ``{name: isp_a}`` failed ("is not a table
     name iproute2 knows"): the first had removed the name."""

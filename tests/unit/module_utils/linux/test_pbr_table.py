@@ -212,6 +212,18 @@ def test_known_names_without_id_manage_routes_only():
     ({"name": "isp_a", "routes": [{"dst": "default", "dev": "wan 0"}]}, "routes.dev", "wan 0"),
     ({"name": "isp_a", "routes": [{"dst": "default", "dev": "wan0\nip route flush"}]},
      "routes.dev", "wan0\nip route flush"),
+    # issue 11 defect 1: ip -batch reads "#" as the start of a comment ("dev wan0" in main, untagged),
+    # and a trailing newline passed the $-anchored patterns
+    ({"name": "isp_a", "routes": [{"dst": "default", "via": "198.51.100.1", "dev": "wan0#x"}]},
+     "routes.dev", "wan0#x"),
+    ({"name": "isp_a", "routes": [{"dst": "default", "via": "198.51.100.1", "dev": "wan0\n"}]},
+     "routes.dev", "wan0\n"),
+    ({"name": "isp_a", "routes": [{"dst": "default", "nexthops": [
+        {"via": "198.51.100.1", "dev": "wan0"}, {"via": "203.0.113.1", "dev": "wan1#x"}]}]},
+     "routes.nexthops.dev", "wan1#x"),
+    ({"name": "isp_a", "routes": [{"dst": "default", "nexthops": [
+        {"via": "198.51.100.1", "dev": "wan0\n"}, {"via": "203.0.113.1", "dev": "wan1"}]}]},
+     "routes.nexthops.dev", "wan0\n"),
     ({"name": "isp_a", "routes": [{"dst": "default", "dev": "wan0", "metric": -1}]}, "routes.metric", -1),
     ({"name": "isp_a", "routes": [{"dst": "default", "type": "local"}]}, "routes.type", "local"),
     ({"name": "isp_a", "routes": [{"dst": "10.0.0.0/8", "type": "throw", "via": "198.51.100.1"}]},
@@ -232,6 +244,19 @@ def test_bad_input_names_the_field_and_the_value(entry, field, value):
     with pytest.raises(InvalidInput) as error:
         normalised(entry)
     assert (error.value.field, error.value.value) == (field, value)
+
+
+@pytest.mark.parametrize("route, field", [
+    (Route("ipv4", 101, "0.0.0.0/0", 0, via="198.51.100.1", dev="wan0#x"), "routes.dev"),
+    (Route("ipv4", 254, "0.0.0.0/0", 0, nexthops=(Nexthop("198.51.100.1", "wan0"), Nexthop("203.0.113.1", "wan1#x"))),
+     "routes.nexthops.dev"),
+])
+def test_a_value_no_normaliser_checked_is_refused_when_rendered(route, field):
+    """Issue 11 defect 1, at render time: a record made without ``normalise`` (whatever let it through)
+    still cannot become a command that ip -batch would cut at the '#'."""
+    with pytest.raises(InvalidInput) as error:
+        engine.render([Op(ADD, route)], params("merged"))
+    assert (error.value.field, error.value.value) == (field, "wan0#x" if field == "routes.dev" else "wan1#x")
 
 
 def test_a_name_needs_an_id_that_iproute2_reads():
