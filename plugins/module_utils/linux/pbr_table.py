@@ -423,10 +423,12 @@ def finish_plan(ops, wanted, current, predicted, params):
     check_id_clashes(wanted, current, predicted)
     check_foreign_conflicts(ops, current)
     scope = tables_in_scope(wanted, current, params)
-    wanted_keys = set(record.key for record in wanted)
-    route_deletions = [Op(DELETE, record) for record in predicted
-                       if isinstance(record, Route) and record.owned and record.table in scope
-                       and record.key not in wanted_keys]
+    route_deletions = []
+    if scope:           # merged and overridden have none: no need for 10,000 keys
+        wanted_keys = set(record.key for record in wanted)
+        route_deletions = [Op(DELETE, record) for record in predicted
+                           if isinstance(record, Route) and record.owned and record.table in scope
+                           and record.key not in wanted_keys]
     names = set(record.name for record in wanted if isinstance(record, TableScope))
     name_deletions = [Op(DELETE, record) for record in predicted
                       if isinstance(record, TableName) and record.name in names]
@@ -740,7 +742,7 @@ def check_id_clashes(wanted, current, predicted):
 def check_foreign_conflicts(ops, current):
     """The kernel keeps one route per identity: refuse to add where another owner's route sits."""
     foreign = dict((record.key, record) for record in current if isinstance(record, Route) and not record.owned)
-    for op in ops:
+    for op in ops if foreign else ():
         clash = foreign.get(op.record.key) if op.verb != DELETE else None
         if clash is not None:
             raise InvalidInput("routes.dst", to_config(op.record)["routes"][0]["dst"],
@@ -787,7 +789,9 @@ def is_renumbering(command):
 
 def identity_words(record):
     """Enough for the kernel to find exactly our route: destination, table, metric and our protocol."""
-    return list(_words("dst", record.dst)) + _table_metric_protocol(record)
+    words = _destination_words(record.dst)
+    words += _table_metric_protocol(record)
+    return words
 
 
 def route_words(record):
@@ -795,20 +799,32 @@ def route_words(record):
     our protocol, then the next hops (last, because ``nexthop`` takes the rest of the line).
 
     A value goes in when ``ip`` would not fill it in by itself."""
-    words = list(_words("type", record.type)) if record.type != "unicast" else []
-    words += _words("dst", record.dst)
+    words = []
+    if record.type != "unicast":
+        words += _words("type", record.type)
+    words += _destination_words(record.dst)
     for name in ("via", "dev", "onlink", "src"):
-        words += _words(name, getattr(record, name)) if getattr(record, name) else []
+        value = getattr(record, name)
+        if value:
+            words += _words(name, value)
     if record.scope != default_scope(record.family, record.type, record.via or record.nexthops):
         words += _words("scope", record.scope)
-    return words + _table_metric_protocol(record) + list(_words("nexthops", record.nexthops))
+    words += _table_metric_protocol(record)
+    if record.nexthops:
+        words += _words("nexthops", record.nexthops)
+    return words
 
 
 def _table_metric_protocol(record):
-    words = ["table", str(record.table)]
+    words = ("table", str(record.table))
     if record.metric:           # 0 is ip's own default in both families (the kernel makes it 1024 for IPv6)
         words += _words("metric", record.metric)
-    return words + ["proto", str(record.protocol)]
+    return words + ("proto", str(record.protocol))
+
+
+def _destination_words(destination):
+    """Not cached like ``_words``: every route has a destination of its own."""
+    return list(ROUTE_INDEX.by_name["dst"].words(destination, "routes.dst"))
 
 
 # A pure function of its arguments, cached: the routes of a run share a few gateways, devices and metrics.
