@@ -27,11 +27,15 @@ import dataclasses
 import hashlib
 import re
 
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.addresses import address
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.commands import batch_word
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import InvalidInput
 
 MAX_U32 = 4294967295
-_NUMBER = re.compile(r"\s*(0[xX][0-9a-fA-F]+|\d+)\s*\Z")
+# Decimal without a leading zero, or 0x-hex: int(text, 0) takes exactly these, and "0101" would be
+# ambiguous anyway: ip reads it as octal 65 on its command line and as 101 in rt_tables
+# (tests/integration/test_pbr_table.py::test_what_iproute2_makes_of_table_ids).
+_NUMBER = re.compile(r"\s*(0[xX][0-9a-fA-F]+|0|[1-9][0-9]*)\s*\Z")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -213,6 +217,9 @@ def _interface(value, field_name):
 
 _INTERFACE = re.compile(r'[!$-&(-.0-9;-\[\]-~]+\Z')
 INTERFACE = Kind("str", _interface)
+
+# One IPv4 or IPv6 address in canonical text (core.addresses); the entry decides the family.
+ADDRESS = Kind("str", address)
 
 
 def number_range(low, high, what):

@@ -61,12 +61,20 @@ def _open_lock(path):
             os.makedirs(directory, 0o755)
         status = os.lstat(directory)
         if status.st_uid != os.geteuid() or status.st_mode & 0o022:
-            raise DeviceError("the lock directory %s must belong to the user running multiwan.pbr (uid %d) and be "
-                              "writable by nobody else; it is uid %d mode %o"
-                              % (directory, os.geteuid(), status.st_uid, status.st_mode & 0o777))
+            raise DeviceError(_refusal(directory, status))
         descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), 0o600)
         os.fchmod(descriptor, 0o600)        # a file an earlier version left readable by all is closed again
         return descriptor
     except (IOError, OSError) as error:
         raise DeviceError("cannot take the host lock %s: %s (changing routing state needs root; "
                           "use become: true)" % (path, error.strerror or error))
+
+
+def _refusal(directory, status):
+    """Why a lock directory that is not ours alone is not used."""
+    if status.st_uid == 0 and os.geteuid() != 0:
+        return ("cannot take the host lock in %s, which is root's: changing routing state needs root "
+                "(use become: true); this run is uid %d" % (directory, os.geteuid()))
+    return ("the lock directory %s must belong to the user running multiwan.pbr (uid %d) and be writable by "
+            "nobody else; it is uid %d mode %o"
+            % (directory, os.geteuid(), status.st_uid, status.st_mode & 0o777))
