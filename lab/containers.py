@@ -17,7 +17,7 @@ import json
 import time
 from pathlib import Path
 
-from . import ssh
+from . import faults, ssh
 from .shell import AGENT_PATH, LabError, container_pid, in_netns, podman_exec, run, run_in_netns  # noqa: F401
 
 ANTISPOOF_TABLE = "lab_isp"             # nftables table (family inet) in each ISP container
@@ -66,10 +66,14 @@ def reboot(topology, host="router"):
     """Restart `host`'s container - a real reboot of a systemd host - and wire its links again.
 
     The restarted container has a new network namespace: the veths of its links died with the
-    old one (both ends) and are made again, and both ends configured as at `up`.
+    old one (both ends) and are made again, and both ends configured as at `up`. Faults on
+    those links are cleared first (a fault lives on the ISP end of a link that is about to go).
     Returns once the host has booted (`running`) and, for an ssh host, answers ssh again.
     """
     links = [link for link in topology.links().values() if host in (link[0].host, link[1].host)]
+    for wan in topology.wans():
+        if any(wan.isp in (first.host, second.host) for first, second in links):
+            faults.clear(topology, wan.name)
     run(podman(["restart", "--time", "30", topology.container(host)]), timeout=90)
     pids = {name: container_pid(topology.container(name))
             for name in {host} | {end.host for link in links for end in link}}

@@ -2,12 +2,14 @@
 
     lab/lab.py up                       (re)create client, router, isp1, isp2, inet and wire them
     lab/lab.py down                     remove them
-    lab/lab.py status                   containers, addresses, the router's systemd state
+    lab/lab.py status                   containers, addresses, the router's systemd state, faults
     lab/lab.py inventory [--lab-dir D]  print the Ansible inventory (lab/inventory.yml is this output)
     lab/lab.py report                   a short traffic report: which WAN client flows and inbound probes used
     lab/lab.py ssh [-- CMD…]            ssh to the router as its login user, as Ansible does
     lab/lab.py netns HOST -- CMD…       run a host tool (ip, nft, ss, ping…) in HOST's network namespace
     lab/lab.py reboot [HOST]            restart the router (a real systemd boot) and wire its links again
+    lab/lab.py fault WAN KIND [VALUE]   break a WAN on its ISP's side (kinds below); `fault WAN clear`,
+                                        `fault all clear`
 
 Run as root after lab/setup-host.sh and lab/build-image.sh.  `--prefix` names a
 second, independent lab (containers "<prefix>-<host>").
@@ -23,7 +25,7 @@ from pathlib import Path
 # the repository root first makes `lab` the package beside it.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lab import containers, ssh, topology, traffic  # noqa: E402  (needs the path above)
+from lab import containers, faults, ssh, topology, traffic  # noqa: E402  (needs the path above)
 
 INVENTORY_HEADER = """\
 # Ansible inventory of the podman lab: `lab/lab.py inventory > lab/inventory.yml`.
@@ -66,7 +68,11 @@ def command_status(lab, _args):
         print(f"{host:7} {report['container']:24} {report['state']}{systemd}")
         for line in report["addresses"].splitlines():
             print(f"          {line}")
-    return 0 if all(report["state"] == "running" for report in reports.values()) else 1
+    running = all(report["state"] == "running" for report in reports.values())
+    if running:
+        carried = [fault.describe() for fault in faults.active(lab).values() if fault]
+        print("faults: " + ("; ".join(carried) if carried else "none"))
+    return 0 if running else 1
 
 
 def command_inventory(lab, args):
@@ -137,6 +143,18 @@ def command_reboot(lab, args):
     print(f"{lab.container(args.host)} rebooted and wired in {time.monotonic() - started:.1f}s")
 
 
+def command_fault(lab, args):
+    wans = [wan.name for wan in lab.wans()] if args.wan == "all" else [args.wan]
+    if args.kind == "clear":
+        for wan in wans:
+            faults.clear(lab, wan)
+        print(f"cleared: {', '.join(wans)}")
+        return
+    if args.wan == "all":
+        raise containers.LabError("fault all: only `clear` applies to every WAN at once")
+    print(f"injected {faults.inject(lab, args.wan, args.kind, args.value).describe()}")
+
+
 def _command(words):
     return words[1:] if words[:1] == ["--"] else words
 
@@ -146,7 +164,9 @@ def _prefix_option(lab):
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="fault kinds:\n" + "\n".join(
+                                         f"  {kind:13} {text}" for kind, text in faults.KINDS.items()))
     parser.add_argument("--prefix", help="container name prefix (default: from topology.yml)")
     commands = parser.add_subparsers(dest="command", required=True)
     for name in ("up", "down", "status"):
@@ -165,12 +185,17 @@ def parse_args(argv):
     netns.add_argument("words", nargs=argparse.REMAINDER, metavar="-- COMMAND")
     reboot = commands.add_parser("reboot")
     reboot.add_argument("host", nargs="?", default="router")
+    fault = commands.add_parser("fault", epilog="kinds: " + ", ".join(faults.KINDS) + ", clear")
+    fault.add_argument("wan", help="a WAN name, or `all` (with clear)")
+    fault.add_argument("kind", choices=[*faults.KINDS, "clear"])
+    fault.add_argument("value", nargs="?", type=float,
+                       help="loss: percent; delay: milliseconds; flap: seconds per down/up cycle")
     return parser.parse_args(argv)
 
 
 COMMANDS = {"up": command_up, "down": command_down, "status": command_status,
             "inventory": command_inventory, "report": command_report, "ssh": command_ssh,
-            "netns": command_netns, "reboot": command_reboot}
+            "netns": command_netns, "reboot": command_reboot, "fault": command_fault}
 
 
 def main(argv=None):
