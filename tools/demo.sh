@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # `make demo`: multi-WAN policy routing on a real (containerised) Linux router, start to finish.
 #
-#   1. the podman lab: LAN client, router, two ISPs that drop spoofed sources, an internet host
-#      (host packages and the image only when missing; lab/README.md)
-#   2. playbooks/site.yml applies the role linux_multiwan to the router (lab/group_vars/linux_routers.yml)
+#   1. the podman lab: LAN client, a bare Debian router (systemd, sshd), two ISPs that drop spoofed
+#      sources, an internet host (host packages and the images only when missing; lab/README.md)
+#   2. playbooks/site.yml applies the role linux_multiwan to the router over ssh, as the router's login
+#      user with sudo (lab/inventory.yml); the role installs what it needs first (lab/group_vars/linux_routers.yml)
 #   3. the same playbook with --check --diff: nothing is left to change
 #   4. real traffic: which WAN each test flow used (lab/checks.py)
 #
-# The lab stays up for you to explore (`podman exec -it multiwan-lab-router bash`); `make lab-down` removes it.
+# The lab stays up for you to explore (`lab/lab.py ssh`); `make lab-down` removes it.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -17,7 +18,6 @@ export PATH="${REPO}/.venv/bin:${PATH}"
 export ANSIBLE_COLLECTIONS_PATH=${ANSIBLE_COLLECTIONS_PATH:-${REPO}/.collections}
 export ANSIBLE_CONFIG=${ANSIBLE_CONFIG:-${REPO}/ansible.cfg}
 readonly INVENTORY=lab/inventory.yml
-readonly ROUTER=multiwan-lab-router      # lab/topology.yml: prefix + host
 
 STARTED=${SECONDS}
 WORKDIR=$(mktemp -d /tmp/multiwan-demo.XXXXXX)
@@ -35,7 +35,7 @@ cd "${REPO}"
 step "1/4 The lab: client -- router -- isp1/isp2 -- inet (lab/up.sh)"
 lab/up.sh
 
-step "2/4 Apply multi-WAN routing: ansible-playbook -i ${INVENTORY} playbooks/site.yml"
+step "2/4 Apply multi-WAN routing over ssh: ansible-playbook -i ${INVENTORY} playbooks/site.yml"
 ansible-playbook -i "${INVENTORY}" playbooks/site.yml | tee "${WORKDIR}/apply.log"
 
 step "3/4 Run it again with --check --diff: nothing may be left to change"
@@ -45,12 +45,13 @@ left=$(changed_count "${WORKDIR}/check.log")
 echo "--check --diff: changed=0, the router is exactly what the inventory says"
 
 step "4/4 Real traffic: which WAN each flow used (inet sees the WAN's masqueraded source)"
-echo "The router's policy rules (ip rule):"
-podman exec "${ROUTER}" ip rule show | sed 's/^/    /'
+echo "The router's policy rules (lab/lab.py ssh -- ip rule show):"
+python3 lab/lab.py ssh -- ip rule show | sed 's/^/    /'
 echo
 python3 lab/checks.py
 
 printf '\ndemo finished in %ds. The lab is still up:\n' "$((SECONDS - STARTED))"
-echo "  podman exec -it ${ROUTER} bash   # look around: ip rule; ip route show table all; nft list ruleset"
-echo "  python3 lab/checks.py                  # the traffic report again"
-echo "  make lab-down                          # remove the lab"
+echo "  python3 lab/lab.py ssh             # log in: ip rule; ip route show table all; sudo nft list ruleset"
+echo "  python3 lab/lab.py fault wan2 blackhole   # break a WAN on its ISP's side (lab/README.md); ... fault wan2 clear"
+echo "  python3 lab/checks.py              # the traffic report again"
+echo "  make lab-down                      # remove the lab"
