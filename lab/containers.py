@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from . import faults, ssh
-from .shell import AGENT_PATH, LabError, container_pid, in_netns, podman_exec, run, run_in_netns  # noqa: F401
+from .shell import AGENT_PATH, LabError, container_pid, in_netns, podman_exec, run
 
 ANTISPOOF_TABLE = "lab_isp"             # nftables table (family inet) in each ISP container
 ANTISPOOF_COUNTER = "spoofed"           # named counter of dropped customer packets

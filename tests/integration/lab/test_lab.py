@@ -20,6 +20,7 @@ from lab_support import REPO, lab_prefix, lab_running
 
 from lab import containers, topology, traffic
 from lab.lab import render_inventory
+from lab.shell import run_in_netns
 
 pytestmark = pytest.mark.lab
 
@@ -83,9 +84,9 @@ def test_udp_probe_answers(lab):
 
 def test_router_is_unconfigured_for_policy_routing(lab):
     # The host's ip and nft in the router's namespace: the router has neither until the role installs them.
-    rules = containers.run_in_netns(lab.container("router"), ["ip", "rule", "show"]).stdout.splitlines()
+    rules = run_in_netns(lab.container("router"), ["ip", "rule", "show"]).stdout.splitlines()
     assert [rule.split(":")[0] for rule in rules] == ["0", "32766", "32767"]
-    assert containers.run_in_netns(lab.container("router"), ["nft", "list", "ruleset"]).stdout.strip() == ""
+    assert run_in_netns(lab.container("router"), ["nft", "list", "ruleset"]).stdout.strip() == ""
     # No masquerade yet: a LAN flow leaves with its private source and inet cannot answer it.
     with traffic.running_server(lab, "inet", port=PORT, lifetime=30):
         connections = traffic.connect(lab, "client", lab.service(), PORT, timeout=1)
