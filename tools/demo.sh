@@ -9,6 +9,8 @@
 #   4. real traffic: which WAN each test flow used (lab/checks.py)
 #
 # The lab stays up for you to explore (`lab/lab.py ssh`); `make lab-down` removes it.
+# MULTIWAN_LAB_PREFIX=NAME runs the demo on a lab of that prefix (containers NAME-<host>) with an
+# inventory made for it, beside a demo lab someone else runs on this machine.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -17,7 +19,6 @@ readonly REPO
 export PATH="${REPO}/.venv/bin:${PATH}"
 export ANSIBLE_COLLECTIONS_PATH=${ANSIBLE_COLLECTIONS_PATH:-${REPO}/.collections}
 export ANSIBLE_CONFIG=${ANSIBLE_CONFIG:-${REPO}/ansible.cfg}
-readonly INVENTORY=lab/inventory.yml
 
 STARTED=${SECONDS}
 WORKDIR=$(mktemp -d /tmp/multiwan-demo.XXXXXX)
@@ -32,8 +33,18 @@ changed_count() { sed -n 's/^router .*changed=\([0-9]*\).*/\1/p' "$1"; }
 
 cd "${REPO}"
 
+LAB=(python3 lab/lab.py)
+INVENTORY=lab/inventory.yml
+if [[ -n ${MULTIWAN_LAB_PREFIX:-} ]]; then
+    LAB+=(--prefix "${MULTIWAN_LAB_PREFIX}")
+    INVENTORY=${WORKDIR}/inventory.yml
+    "${LAB[@]}" inventory --lab-dir "${REPO}/lab" >"${INVENTORY}"
+    ln -s "${REPO}/lab/group_vars" "${WORKDIR}/group_vars"
+fi
+readonly LAB INVENTORY
+
 step "1/4 The lab: client -- router -- isp1/isp2 -- inet (lab/up.sh)"
-lab/up.sh
+lab/up.sh "${LAB[@]:2}"
 
 step "2/4 Apply multi-WAN routing over ssh: ansible-playbook -i ${INVENTORY} playbooks/site.yml"
 ansible-playbook -i "${INVENTORY}" playbooks/site.yml | tee "${WORKDIR}/apply.log"
@@ -46,12 +57,12 @@ echo "--check --diff: changed=0, the router is exactly what the inventory says"
 
 step "4/4 Real traffic: which WAN each flow used (inet sees the WAN's masqueraded source)"
 echo "The router's policy rules (lab/lab.py ssh -- ip rule show):"
-python3 lab/lab.py ssh -- ip rule show | sed 's/^/    /'
+"${LAB[@]}" ssh -- ip rule show | sed 's/^/    /'
 echo
-python3 lab/checks.py
+python3 lab/checks.py "${LAB[@]:2}"
 
 printf '\ndemo finished in %ds. The lab is still up:\n' "$((SECONDS - STARTED))"
-echo "  python3 lab/lab.py ssh             # log in: ip rule; ip route show table all; sudo nft list ruleset"
-echo "  python3 lab/lab.py fault wan2 blackhole   # break a WAN on its ISP's side (lab/README.md); ... fault wan2 clear"
-echo "  python3 lab/checks.py              # the traffic report again"
-echo "  make lab-down                      # remove the lab"
+echo "  ${LAB[*]} ssh    # log in: ip rule; ip route show table all; sudo nft list ruleset"
+echo "  ${LAB[*]} fault wan2 blackhole    # break a WAN on its ISP's side (lab/README.md); then: fault wan2 clear"
+echo "  python3 lab/checks.py ${LAB[*]:2}    # the traffic report again"
+echo "  ${LAB[*]} down    # remove the lab (make lab-down for the default one)"
