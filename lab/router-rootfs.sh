@@ -13,8 +13,9 @@
 #     (lab/build-apt-repo.sh): the role's package install runs apt for real, with no network.
 #   - network-online.target (and so boot) waits for the lab to wire the veths: lab/containers.py
 #     touches WIRED_FLAG when the links are up and addressed, as systemd-networkd-wait-online
-#     waits for links on a real router. Units ordered after it see the WANs at boot, and
-#     `systemctl is-system-running` says running only once the router is wired.
+#     waits for links on a real router. Then, as udev would for each new interface, sysctl.d's
+#     keys for the interfaces are applied. Units ordered after it see the WANs, with their
+#     settings, at boot; `systemctl is-system-running` says running only once that is done.
 # The image build records this file's checksum: editing it makes the image stale.
 set -euo pipefail
 
@@ -68,6 +69,9 @@ Type=oneshot
 RemainAfterExit=yes
 TimeoutStartSec=120
 ExecStart=/bin/sh -c 'until test -e ${WIRED_FLAG}; do sleep 0.1; done'
+# What udev's 99-systemd.rules does for each network interface it adds (there is no udev here):
+# apply sysctl.d's keys for it, such as net.ipv4.conf.wan1.rp_filter.
+ExecStart=/bin/sh -c 'for path in /sys/class/net/*; do name=\$\${path##*/}; /lib/systemd/systemd-sysctl --prefix=/net/ipv4/conf/\$\$name --prefix=/net/ipv4/neigh/\$\$name --prefix=/net/ipv6/conf/\$\$name --prefix=/net/ipv6/neigh/\$\$name; done'
 
 [Install]
 WantedBy=network-online.target multi-user.target
