@@ -14,6 +14,7 @@ and wires its links again.
 """
 
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -35,7 +36,7 @@ BOOT_SECONDS = 60
 
 
 def require_podman(topology):
-    if run(["sh", "-c", "command -v podman"], check=False).returncode != 0:
+    if shutil.which("podman") is None:
         raise LabError("podman is not installed: run lab/setup-host.sh as root")
     for image in sorted({topology.image_of(host) for host in topology.hosts}):
         if run(["podman", "image", "exists", image], check=False).returncode != 0:
