@@ -18,9 +18,8 @@ through the kernel's linkwatch, which reports a device at most about once a seco
 less than a second after the previous link event arrives up to ~1 s late, and a flap shorter than that
 can be reported only as its final state. Nothing faster exists in rtnetlink; probes cover the rest.
 
-The layouts are those of ``<linux/netlink.h>``, ``<linux/rtnetlink.h>``, ``<linux/if_link.h>``,
-``<linux/neighbour.h>`` and ``<linux/if_addr.h>``; the tests parse bytes recorded from the kernel
-(``tests/unit/fixtures/netlink/``).
+The layouts are the kernel's rtnetlink messages (links, neighbours, addresses, routes); the tests
+parse bytes recorded from this kernel (``tests/unit/fixtures/netlink/``, with how they were made).
 """
 
 from __future__ import absolute_import, division, print_function

@@ -42,8 +42,8 @@ from ansible_collections.multiwan.pbr.plugins.module_utils.agent.tracker import 
 
 SO_MARK = getattr(socket, "SO_MARK", 36)
 SO_BINDTODEVICE = getattr(socket, "SO_BINDTODEVICE", 25)
-SOL_RAW, ICMP_FILTER = 255, 1               # <linux/icmp.h>: a bit set blocks that ICMP type
-ICMP6_FILTER = 1                            # <netinet/icmp6.h>: a bit set blocks that ICMPv6 type
+SOL_RAW, ICMP_FILTER = 255, 1               # the kernel's ICMP_FILTER option: a bit set blocks that ICMP type
+ICMP6_FILTER = 1                            # ICMP6_FILTER: a bit set blocks that ICMPv6 type
 ICMP_ECHO, ICMP_ECHOREPLY = 8, 0
 ICMPV6_ECHO, ICMPV6_ECHOREPLY = 128, 129
 PAYLOAD = b"multiwan-pbr"                   # marks our probes in a capture

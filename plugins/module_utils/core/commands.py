@@ -9,7 +9,8 @@ Engines return commands as data; runners consume the data; the text a user sees
 ``Command`` is one ``ip`` invocation (``program``, global ``options``, ``words``). A runner
 sends consecutive commands that share their options as one ``ip -batch``, one command per
 line. iproute2 splits a batch line on blanks, honours quotes only at the start of a word,
-and cuts the line at the first ``#`` wherever it is (``utils.c``: ``getcmdline``/``makeargs``):
+and cuts the line at the first ``#`` wherever it is (tests/integration/test_pbr_table.py
+``test_an_interface_name_ip_batch_would_cut_never_reaches_the_kernel`` shows it on the real ``ip``):
 a word holding a blank, a quote, a ``#`` or a control character would change what the line
 means (an interface ``wan0#x`` turns ``dev wan0#x table 101`` into ``dev wan0``). Such a word
 cannot be quoted safely, so ``batch_word`` refuses it; every word of every command goes

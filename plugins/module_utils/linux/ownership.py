@@ -9,8 +9,8 @@ leaves the protocol out when it is 0 (``unspec``: every rule nobody tagged, the 
 numbers on what they make (2 ``kernel``, 3 ``boot`` for ``ip route add`` without ``proto``
 and for tailscale's rules, 16 ``dhcp``, 186 ``bgp`` ...). A tag equal to any of those would
 make the collection "own" what others made, and ``overridden`` would delete it. So the tag
-must be none of the numbers iproute2 names by itself (``lib/rt_names.c``, the same list as
-the stock ``rt_protos``: ``rt_tables.BUILTIN_PROTOCOLS``); a number of the user's own, or a
+must be none of the numbers iproute2 names by itself (the stock ``rt_protos`` lists the same:
+``rt_tables.BUILTIN_PROTOCOLS``); a number of the user's own, or a
 name the user gave one in ``rt_protos.d``, is fine.
 """
 

@@ -14,7 +14,9 @@ parser, the renderer and ``to_config`` all read that table; what the table canno
 (a field whose value needs the host's name files, the family of an entry, the action
 and its table) is a small function below, once.
 
-Two kernel facts shape the plan (``revise_plan``, ``render``; net/core/fib_rules.c):
+Two kernel facts shape the plan (``revise_plan``, ``render``; tests/integration/test_pbr_rule.py shows
+both on the real kernel, ``test_replacing_a_rule_by_one_without_its_prefix_works`` and
+``test_a_run_converges_from_two_owned_rules_at_one_priority``):
 - adding a rule fails with "File exists" when a rule at the same priority has the same
   action, table, interfaces, mark ... and the new rule's ``from``/``to``/``tos`` are unset
   or equal to the old one's (``rule_exists`` compares those only when the new rule has

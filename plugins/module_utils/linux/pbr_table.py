@@ -80,7 +80,7 @@ RESERVED_IDS = (0, 253, 254, 255)
 MAX_NAMED_TABLE_ID = 2147483647
 
 ROUTE_TYPES = ("unicast", "throw", "blackhole", "unreachable", "prohibit")
-# rtm_type numbers (linux/rtnetlink.h), as ``ip -N`` prints them
+# route type numbers as ``ip -N`` prints them (tests/unit/fixtures/iproute2/ip4_routes_table_all.json)
 TYPE_NAMES = {1: "unicast", 2: "local", 3: "broadcast", 4: "anycast", 5: "multicast",
               6: "blackhole", 7: "unreachable", 8: "prohibit", 9: "throw", 10: "nat"}
 SCOPES = ("global", "site", "link", "host")

@@ -20,7 +20,7 @@ from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import In
 
 MAX_ID = 4294967295
 BUILTIN_TABLES = ((0, "unspec"), (253, "default"), (254, "main"), (255, "local"))
-# The protocols iproute2 names without reading rt_protos (lib/rt_names.c).
+# The protocols iproute2 names without reading rt_protos (the stock rt_protos lists the same).
 BUILTIN_PROTOCOLS = (
     (0, "unspec"), (1, "redirect"), (2, "kernel"), (3, "boot"), (4, "static"), (8, "gated"),
     (9, "ra"), (10, "mrt"), (11, "zebra"), (12, "bird"), (13, "dnrouted"), (14, "xorp"),
