@@ -11,7 +11,6 @@ from ansible_collections.multiwan.pbr.plugins.module_utils.routeros import ros_r
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import InvalidInput
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import (
     ADD, DELETE, MOVE, Op, converge_ops, run_resource, simulate)
-from ansible_collections.multiwan.pbr.plugins.module_utils.routeros.records import api_sentences
 from unit.strategies_routeros import PARAMS, placements, rule_configs, rule_rows
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), "fixtures", "routeros")
@@ -138,12 +137,10 @@ def test_diff_shows_add_lines_in_device_order():
     assert len(after) == len(result["diff"]["before"].splitlines()) + 1
 
 
-def test_quoting_survives_the_way_back_to_api_words():
+def test_the_runner_gets_the_values_themselves_not_their_quoting():
     rule = wanted_rules([{"name": "q", "comment": 'say "hi" for $5? \\ tab\there'}])[0]
-    line = texts(engine.render([Op(ADD, rule)], params()))[0]
-    ((command, words, target),) = api_sentences(line)
-    assert command == "/routing/rule/add" and target is None
-    assert dict(words)["comment"] == 'multiwan.pbr:q say "hi" for $5? \\ tab\there'
+    (command,) = engine.render([Op(ADD, rule)], params())
+    assert command.sentence() == ["/routing/rule/add", '=comment=multiwan.pbr:q say "hi" for $5? \\ tab\there']
 
 
 # -- placement --------------------------------------------------------------------------------
@@ -162,9 +159,8 @@ def test_top_puts_the_block_before_every_rule_in_config_order():
     assert [rule.key for rule in after] == ["lan-wan1", "new", "dns-via-wan2", "*1", "*4", "*5"]
     assert texts(engine.render(ops, params())) == [
         "/routing rule add dst-address=192.0.2.0/24 comment=multiwan.pbr:new",
-        "/routing rule move *2 destination=*1",
-        "/routing rule move [find comment=multiwan.pbr:new] destination=*2",
-        "/routing rule move *3 destination=[find comment=multiwan.pbr:new]",
+        # one move of the block, in config order (RouterOS moves a list as a block)
+        "/routing rule move *3,[find comment=multiwan.pbr:new],*2 destination=*1",
     ]
 
 
@@ -266,6 +262,20 @@ def test_bad_entries_are_refused_naming_the_field(item, field):
     with pytest.raises(InvalidInput) as error:
         wanted_rules([item])
     assert error.value.field == field and error.value.value == item.get(field)
+
+
+def test_a_rule_of_two_address_families_is_refused_naming_both():
+    """Issue 11, defect 16: an IPv4 ``dst_address`` with an IPv6 ``src_address`` was accepted (and
+    RouterOS would refuse it half-way through a run, or match nothing)."""
+    with pytest.raises(InvalidInput) as error:
+        wanted_rules([{"name": "x", "dst_address": "192.0.2.0/24", "src_address": "2001:db8::/32"}])
+    assert (error.value.field, error.value.value) == ("src_address", "2001:db8::/32")
+    assert "dst_address=192.0.2.0/24" in error.value.reason
+    # merged: an IPv6 source given to a rule whose destination on the router is IPv4
+    with pytest.raises(InvalidInput) as error:
+        run_resource(engine.ENGINE, FakeRunner(FIXTURE_ROWS), params(state="merged", config=[
+            {"name": "dns-via-wan2", "src_address": "2001:db8::1"}]), check_mode=True)
+    assert error.value.field == "src_address" and "dst_address=198.51.100.53/32" in error.value.reason
 
 
 def test_utf8_comments_pass_when_the_connection_says_so():
