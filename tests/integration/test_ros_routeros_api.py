@@ -9,7 +9,7 @@ from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import 
 from ansible_collections.multiwan.pbr.plugins.module_utils.routeros import ros_routing_rule as engine
 from ansible_collections.multiwan.pbr.plugins.module_utils.routeros.api import WINDOW, RouterOsApi
 from ansible_collections.multiwan.pbr.plugins.module_utils.routeros.commands import FLAG, Added, ApiCommand
-from routeros_sim import Behaviour, Simulator
+from routeros_sim import Simulator
 from routeros_sim.behaviours import every_value
 from support.modules import run_module
 

@@ -83,7 +83,8 @@ class ApiCommand(namedtuple("ApiCommand", "menu verb target attributes")):
         if self.target is None:
             return ()
         # a plain tuple is a list of entries; an ``Added`` (a named tuple) is one entry
-        return self.target if type(self.target) is tuple else (self.target,)
+        is_list = isinstance(self.target, tuple) and not isinstance(self.target, Added)
+        return self.target if is_list else (self.target,)
 
     @property
     def text(self):

@@ -12,7 +12,9 @@ gap per place an owned entry was read at, so each goes back exactly where it was
 Where an entry was read is its ``place``: the key of the first entry after it that is not
 owned (``None``: the end). A ``config`` entry has no place (``ANYWHERE``, equal to any), so
 places never make a wanted entry differ from the one on the device; but the core's check that
-a restore put everything back compares records read from the device, places included.
+a restore put everything back compares records read from the device, places included. A record
+declares it as ``place: object = dataclasses.field(default=ANYWHERE, hash=False)``: compared,
+not hashed (a wildcard has no hash that agrees with every value it equals).
 
 The moves are independent of the order RouterOS runs pipelined adds in: adds append in an
 order nothing documents (``routeros.commands``), so with more than one add no added entry
@@ -29,12 +31,6 @@ from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import 
 from ansible_collections.multiwan.pbr.plugins.module_utils.routeros.records import Wildcard
 
 ANYWHERE = Wildcard("ANYWHERE")
-
-
-def place_field():
-    """The ``place`` attribute of an ordered record: compared (so a restore is checked in full),
-    not hashed (a wildcard has no hash that agrees with every value it equals)."""
-    return dataclasses.field(default=ANYWHERE, hash=False)
 
 
 def with_places(records):
@@ -124,6 +120,7 @@ def with_current_ids(records, current):
 
 
 def _moved(order, moving, anchor):
-    rest = [key for key in order if key not in set(moving)]
+    leaving = set(moving)
+    rest = [key for key in order if key not in leaving]
     index = rest.index(anchor) if anchor is not None else len(rest)
     return rest[:index] + list(moving) + rest[index:]

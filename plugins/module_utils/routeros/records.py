@@ -21,12 +21,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import dataclasses
+import functools
 import json
 import re
 
 from ansible_collections.multiwan.pbr.plugins.module_utils.core import addresses, fields
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import InvalidInput
-from ansible_collections.multiwan.pbr.plugins.module_utils.core.fields import BOOLEAN, TEXT, Field, Kind
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.fields import TEXT, Field, Kind
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import ADD, DELETE, MOVE, REPLACE
 from ansible_collections.multiwan.pbr.plugins.module_utils.routeros.commands import (
     FLAG, UNSET, Added, ApiCommand)
@@ -35,6 +36,8 @@ TAG = "multiwan.pbr"
 _TAGGED_COMMENT = re.compile(r"multiwan\.pbr(?::(\S+))?(?: (.*))?\Z", re.DOTALL)
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@+/-]*\Z")
 _TRUE_WORDS = ("yes", "true")
+# Encodings that carry every ASCII text as it is (the common case needs no trial encode).
+_ASCII_SUPERSETS = ("ASCII", "US-ASCII", "UTF-8", "UTF8", "LATIN-1", "LATIN1", "ISO-8859-1", "CP1252", "CP1251")
 
 
 class Wildcard(object):
@@ -98,6 +101,7 @@ def name_field(what):
 COMMENT = Field("comment", TEXT, ("Your own text, stored in C(comment) after the ownership tag.",))
 
 
+@functools.lru_cache(maxsize=None)      # tables are module constants; a run asks once per record
 def properties(table):
     """The fields of ``table`` that are RouterOS properties (all but the tag's name and the comment)."""
     return tuple(field for field in table if field.keyword)
@@ -155,18 +159,18 @@ def record_from_item(record_class, table, item, params):
     if record_class.IDENTITY == "tag":
         values["name"] = ENTRY_NAME.normalise(item.get("name"), "name")
     comment = None if item.get("comment") is None else COMMENT.normalise(item["comment"]) or None
+    encoding = (params or {}).get("encoding") or "ASCII"
     for option, value in dict(values, comment=comment).items():
-        check_encoding(params, option, value)
+        check_encoding(encoding, option, value)
     if item.get("comment") is not None:
         given.add("comment")
     return record_class(comment=comment, owned=True, given=frozenset(given), **values)
 
 
-def check_encoding(params, option, value):
+def check_encoding(encoding, option, value):
     """librouteros encodes words strictly; refuse what the connection cannot send."""
-    if not isinstance(value, str):
+    if not isinstance(value, str) or value.isascii() and encoding.upper() in _ASCII_SUPERSETS:
         return
-    encoding = (params or {}).get("encoding") or "ASCII"
     try:
         value.encode(encoding)
     except UnicodeEncodeError:

@@ -95,7 +95,7 @@ class Exclusion:
     disabled: bool
     comment: str
     owned: bool
-    place: object = ordering.place_field()
+    place: object = dataclasses.field(default=ordering.ANYWHERE, hash=False)
     device_id: str = dataclasses.field(default=None, compare=False)
     given: frozenset = dataclasses.field(default=frozenset(), compare=False)
     printed: tuple = dataclasses.field(default=(), compare=False)

@@ -80,7 +80,7 @@ class RoutingRule:
     disabled: bool
     comment: str
     owned: bool
-    place: object = ordering.place_field()
+    place: object = dataclasses.field(default=ordering.ANYWHERE, hash=False)
     device_id: str = dataclasses.field(default=None, compare=False)
     given: frozenset = dataclasses.field(default=frozenset(), compare=False)
 
