@@ -1,5 +1,6 @@
 """``/routing/rule``: parse a recorded print, render exact CLI lines, order the block, properties."""
 
+import dataclasses
 import json
 import os
 
@@ -10,7 +11,8 @@ from ansible_collections.multiwan.pbr.plugins.module_utils.core.commands import 
 from ansible_collections.multiwan.pbr.plugins.module_utils.routeros import ros_routing_rule as engine
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import InvalidInput
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import (
-    ADD, DELETE, MOVE, Op, converge_ops, run_resource, simulate)
+    ADD, DELETE, MOVE, REPLACE, Op, converge_ops, run_resource, simulate)
+from ansible_collections.multiwan.pbr.plugins.module_utils.routeros import ordering
 from unit.strategies_routeros import PARAMS, placements, rule_configs, rule_rows
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), "fixtures", "routeros")
@@ -224,6 +226,55 @@ def test_one_plan_converges_and_spares_foreign_rules_and_their_order(config, row
     if state == "merged":
         assert not any(op.verb == DELETE for op in ops)
         assert set(_keys(current, owned=True)) <= set(owned_after)
+
+
+def landed(current, ops, add_order):
+    """What the router holds after ``ops`` when its adds ran in ``add_order`` (RouterOS may run
+    pipelined commands in any order; the writer only holds moves back until the adds are answered)."""
+    records = list(current)
+    for op in ops:
+        if op.verb == DELETE:
+            records.remove(op.record)
+        elif op.verb == REPLACE:
+            records[records.index(op.old)] = op.record
+    adds = [op.record for op in ops if op.verb == ADD]
+    records += [adds[index] for index in add_order]
+    for op in ops:
+        if op.verb == MOVE:
+            records.remove(op.record)
+            keys = [record.key for record in records]
+            records.insert(keys.index(op.position) if op.position is not None else len(records), op.record)
+    return records
+
+
+def read_again(records):
+    """``records`` as a fresh print would give them: every entry with an ``.id``, owned ones with their place."""
+    fresh = [record if record.device_id else dataclasses.replace(record, device_id="*%X" % (0x100 + number))
+             for number, record in enumerate(records)]
+    return ordering.with_places(fresh)
+
+
+@settings(max_examples=100)
+@given(config=rule_configs(), rows=rule_rows(), placement=placements(),
+       state=st.sampled_from(["merged", "replaced", "overridden"]), data=st.data())
+def test_whatever_order_adds_land_in_the_moves_put_every_rule_in_place_and_the_undo_puts_it_back(
+        config, rows, placement, state, data):
+    """Issue 14 item 2 and issue 11 defect 6, as a property: the plan's moves give the planned order
+    whatever order RouterOS ran the adds in; converging back to what was read (the core's undo) gives
+    the exact order read before, foreign and owned entries alike, again whatever order its adds land in."""
+    run_params = params(state=state, placement=placement)
+    current = current_rules(rows)
+    ops = converge_ops(engine.ENGINE, wanted_rules(config, state=state), current, state, run_params)
+    adds = sum(1 for op in ops if op.verb == ADD)
+    after = landed(current, ops, data.draw(st.permutations(range(adds))))
+    assert [rule.key for rule in after] == [rule.key for rule in simulate(current, ops)]
+    after = read_again(after)
+    owned_before = [rule for rule in current if rule.owned]
+    undo = converge_ops(engine.ENGINE, owned_before, after, "overridden", run_params)
+    undo_adds = sum(1 for op in undo if op.verb == ADD)
+    restored = read_again(landed(after, undo, data.draw(st.permutations(range(undo_adds)))))
+    assert [rule.key for rule in restored] == [rule.key for rule in current]
+    assert [rule for rule in restored if rule.owned] == owned_before       # fields and places
 
 
 @settings(max_examples=50)
