@@ -13,10 +13,10 @@ that names it (a ``move``, a ``set``) holds ``Added(menu, comment)`` instead, sh
 ``[find comment=...]`` and resolved by the runner from the ``add``'s ``=ret=``.
 
 RouterOS may run tagged commands that are pending at once in any order: the API doc (Tags)
-says only that they run "simultaneously" (semantics.md 1.7; tests/routeros_sim README,
-``execution_order``). ``InFlight`` is the writer's rule for that: a command joins the ones in
-flight only when no order between them can change the outcome; otherwise the runner first
-reads every reply in flight.
+says only that they run "simultaneously" (tests/routeros_sim/README.md, ``execution_order``).
+``InFlight`` is the writer's rule for that: a command joins the ones in flight only when no
+order between them can change the outcome; otherwise the runner first reads every reply in
+flight.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -27,10 +27,10 @@ import re
 from collections import namedtuple
 
 VERBS = ("add", "set", "remove", "move")
-# Menus whose entries are a list in evaluation order, changed by `move` (semantics.md 1.8).
+# Menus whose entries are a list in evaluation order, changed by `move` (tests/routeros_sim/README.md, Commands).
 ORDERED_MENUS = ("/routing/rule", "/ip/firewall/mangle")
 TABLES_MENU = "/routing/table"
-# Properties whose value is the name of a routing table (semantics.md 2.1, 3, 4.1, 5).
+# Properties whose value is the name of a routing table (tests/routeros_sim/README.md, Menus).
 TABLE_KEYWORDS = ("table", "routing-mark", "routing-table", "new-routing-mark")
 # Characters a CLI value may hold without quotes; anything else is quoted.
 _BARE_VALUE = re.compile(r"[A-Za-z0-9._:/@%,*+-]+\Z")
@@ -47,7 +47,7 @@ class _Marker(object):
 
 # Attribute values that are not text: a flag set by its presence alone (``fib``, ``blackhole``:
 # ``=fib=`` on the API, the bare keyword on the CLI), and a property cleared (``=!keyword=`` in
-# the API's ``set``, community.routeros' way, semantics.md 1.8; ``unset`` on the CLI).
+# the API's ``set`` as community.routeros sends it, tests/routeros_sim/README.md Commands; ``unset`` on the CLI).
 FLAG = _Marker("FLAG")
 UNSET = _Marker("UNSET")
 
@@ -66,7 +66,7 @@ class ApiCommand(namedtuple("ApiCommand", "menu verb target attributes")):
     """One API sentence: ``ApiCommand("/routing/rule", "set", "*3", (("table", "wan2"),))``.
 
     ``target`` is ``None`` (``add``), an entry (its ``.id`` or an ``Added``), or for ``move``
-    a tuple of entries moved as a block in that order (semantics.md 1.8). ``attributes`` are
+    a tuple of entries moved as a block in that order (tests/routeros_sim/menu.py ``Menu.move``). ``attributes`` are
     ``(keyword, value)`` pairs; a value is text, an ``Added``, ``FLAG`` or ``UNSET``.
     """
 

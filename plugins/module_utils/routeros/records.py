@@ -59,8 +59,9 @@ class Wildcard(object):
         return self.name
 
 
-# RouterOS prints a disabled ``/ip/route`` without its distance, scopes or table (7.23.7
-# survey, semantics.md 4.2); such a route matches any wanted value there.
+# RouterOS prints a disabled ``/ip/route`` without its distance, scopes or table (the 7.23.7
+# survey in tests/routeros_sim/README.md, ``disabled_route_print``); such a route matches any
+# wanted value there.
 UNPRINTED = Wildcard("UNPRINTED")
 
 
@@ -223,7 +224,8 @@ def demote_duplicates(records):
 
 def is_configuration(row):
     """Dynamic entries (table ``main``, connected routes) and built-in ones (RouterOS 7.22 prints
-    ``default=true`` on built-in routing rules, semantics.md 2.2) are RouterOS's own, not config."""
+    ``default=true`` on built-in routing rules: tests/routeros_sim/README.md, ``builtin_rules``) are
+    RouterOS's own, not config."""
     return not any(str(row.get(flag, "false")).lower() in _TRUE_WORDS for flag in ("dynamic", "default"))
 
 
@@ -261,7 +263,8 @@ def to_config(table, record, hidden=()):
 
 def render_ops(menu, table, ops):
     """One ``ApiCommand`` per op; consecutive moves before one destination are one ``move`` of
-    the list (RouterOS moves a list as a block, in the order given: semantics.md 1.8).
+    the list (RouterOS moves a list as a block, in the order given: the 7.23.7 probe behind
+    tests/routeros_sim/menu.py ``Menu.move``).
 
     An entry this plan adds is named by ``Added`` (its comment) until RouterOS gives its
     ``.id``; every other entry by the ``.id`` of the read the plan came from.

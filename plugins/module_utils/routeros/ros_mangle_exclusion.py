@@ -42,7 +42,7 @@ _READ_ONLY = (".id", ".nextid", "bytes", "packets", "dynamic", "invalid", "comme
 
 
 def device_address(value, field_name):
-    """Mangle prints a host without ``/32`` (semantics.md 5)."""
+    """Mangle prints a host without ``/32`` (tests/routeros_sim/README.md, Menus)."""
     prefix = PREFIX_IPV4.normalise(value, field_name)
     return prefix[:-len("/32")] if prefix.endswith("/32") else prefix
 

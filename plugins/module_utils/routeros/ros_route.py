@@ -9,9 +9,9 @@ failover pair with different distances, one per gateway), a gateway can then cha
 place, and a disabled route prints without its table (so the table cannot be part of a
 key read from the device).
 
-RouterOS prints a disabled route with only ``dst-address``, ``gateway`` and ``comment``
-(7.23.7 survey, semantics.md 4.2); the fields it hides compare equal to anything while
-the route stays disabled, and are set again when it is enabled.
+RouterOS prints a disabled route with only ``dst-address``, ``gateway`` and ``comment`` (the
+7.23.7 survey in tests/routeros_sim/README.md, ``disabled_route_print``); the fields it hides
+compare equal to anything while the route stays disabled, and are set again when it is enabled.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -30,7 +30,7 @@ from ansible_collections.multiwan.pbr.plugins.module_utils.routeros.records impo
 
 PATH = "/ip/route"
 PATHS = (PATH,)
-# /ip/route add check-gateway, completion of RouterOS 7.22.2 (command-tree-7.22.2.json).
+# /ip/route add check-gateway, as RouterOS 7.22.2 completes it (tests/routeros_sim/menus.py less bfd).
 CHECK_GATEWAY = ("arp", "none", "ping")
 HIDDEN_WHEN_DISABLED = ("distance", "scope", "target-scope", "routing-table", "check-gateway")
 

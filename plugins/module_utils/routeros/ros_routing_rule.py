@@ -27,7 +27,7 @@ from ansible_collections.multiwan.pbr.plugins.module_utils.routeros.records impo
 
 PATH = "/routing/rule"
 PATHS = (PATH,)
-# /routing/rule add action, completion of RouterOS 7.22.2 (command-tree-7.22.2.json).
+# /routing/rule add action, as RouterOS 7.22.2 completes it (tests/routeros_sim/menus.py, with 7.22's mangle).
 ACTIONS = ("drop", "lookup", "lookup-only-in-table", "mangle", "unreachable")
 POSITIONS = ("top", "bottom", "before")
 
@@ -105,7 +105,8 @@ def check_one_family(rule):
 
 
 def parse(dump, params, facts):
-    rules = [records.record_from_row(RoutingRule, RULE_FIELDS, row) for row in dump[PATH] if records.is_configuration(row)]
+    rules = [records.record_from_row(RoutingRule, RULE_FIELDS, row)
+             for row in dump[PATH] if records.is_configuration(row)]
     return ordering.with_places(records.demote_duplicates(rules))
 
 

@@ -9,8 +9,8 @@ A table of the wanted name that exists without the tag is refused up front: adop
 it would take it from whoever made it.
 
 A table still named by a rule, route or mangle rule is never removed: RouterOS keeps such
-referrers pointing at the dead table's ``*id``, inactive (semantics.md 3, tests/routeros_sim
-README ``table_removal``), and a table re-created under the same name would not bring them
+referrers pointing at the dead table's ``*id``, inactive (tests/routeros_sim/README.md,
+``table_removal``), and a table re-created under the same name would not bring them
 back. The plan is refused before anything is sent, naming every referrer; the engine reads
 those menus for that.
 """
@@ -30,7 +30,7 @@ from ansible_collections.multiwan.pbr.plugins.module_utils.routeros import recor
 from ansible_collections.multiwan.pbr.plugins.module_utils.routeros.records import COMMENT, NAME
 
 PATH = "/routing/table"
-# Where tables are named, by which properties (semantics.md 2.1, 4.1, 5); a gateway ``IP@table`` too.
+# Where tables are named, by which properties (tests/routeros_sim/README.md, Menus); a gateway ``IP@table`` too.
 REFERRERS = (("/routing/rule", ("table", "routing-mark")), ("/ip/route", ("routing-table", "gateway")),
              ("/ip/firewall/mangle", ("new-routing-mark", "routing-mark")))
 PATHS = (PATH,) + tuple(path for path, _keywords in REFERRERS)
@@ -39,7 +39,7 @@ BUILTIN_TABLES = ("main", "local")
 TABLE_FIELDS = (
     Field("name", NAME, keyword="name", required=True, doc=(
         "The table's name (C(name)), its identity; C(main) is RouterOS's own and cannot be managed.",)),
-    # RouterOS pushes a table's routes to the FIB only with this flag (v6-to-v7 guide).
+    # RouterOS pushes a table's routes to the FIB only with this flag (tests/routeros_sim/README.md, FIB).
     Field("fib", BOOLEAN, keyword="fib", device_default=False, unsettable=True, flag=True, doc=(
         "Whether the table pushes its routes to the FIB (the C(fib) flag). Without it RouterOS keeps the table's "
         "routes out of forwarding and policy-routed traffic silently falls back to C(main); say V(true) for any "
