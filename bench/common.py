@@ -3,7 +3,7 @@ running a module bare or inside ansible-playbook, and profiling a module run.
 
 A bench module exposes ``run(settings) -> [Row]``. A row is one measured thing with its median
 and, when it has one, the baseline it is compared with; the ratio is always measured / baseline
-of a cost (seconds, or seconds per packet), so below 1 is faster than the baseline.
+of a cost (seconds, or CPU microseconds per packet), so below 1 is cheaper than the baseline.
 """
 
 import json
@@ -20,13 +20,14 @@ from dataclasses import dataclass, field
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TESTS = os.path.join(ROOT, "tests")
+# The collection as users install it (`make collection`: the built tarball, installed); modules run from there.
 COLLECTIONS = os.path.join(ROOT, ".collections")
+INSTALLED = os.path.join(COLLECTIONS, "ansible_collections", "multiwan", "pbr")
 PYTHON = sys.executable
 BIN = os.path.dirname(PYTHON)
 
-for _path in (TESTS, COLLECTIONS):
-    if _path not in sys.path:
-        sys.path.insert(0, _path)
+if TESTS not in sys.path:
+    sys.path.insert(0, TESTS)
 
 
 @dataclass
@@ -41,7 +42,7 @@ class Row:
     case: str                   # "apply N=10000"
     subject: str                # what was measured ("pbr_rule, bare process")
     value: float                # the median
-    unit: str = "s"             # "s", "pps" or "commands"
+    unit: str = "s"             # "s", "pps", "us" (CPU microseconds per packet) or "commands"
     baseline: str = ""          # what it is compared with
     baseline_value: float = 0.0
     goal: float = 0.0           # the highest acceptable ratio; 0 = no goal
@@ -119,7 +120,7 @@ def _fqcn(name):
 
 
 def module_file(name):
-    return os.path.join(ROOT, "plugins", "modules", name.rsplit(".", 1)[-1] + ".py")
+    return os.path.join(INSTALLED, "plugins", "modules", name.rsplit(".", 1)[-1] + ".py")
 
 
 def run_bare_module(name, args, netns=None, path=None):
@@ -194,7 +195,9 @@ def _short_path(filename):
 
 
 def playbook_env(callback="ansible.posix.json"):
+    """ansible-playbook's environment: the installed collection, and bench/library (the module floor)."""
     return dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
+                ANSIBLE_LIBRARY=os.path.join(ROOT, "bench", "library"),
                 ANSIBLE_STDOUT_CALLBACK=callback, ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
                 ANSIBLE_CALLBACK_RESULT_FORMAT="json", PATH=BIN + os.pathsep + os.environ.get("PATH", ""))
 
@@ -267,6 +270,8 @@ def table(rows):
 
 
 def _value(value, unit):
+    if unit == "us":
+        return "%.2f µs/packet" % value
     if unit in ("pps", "commands"):
         return "%.0f %s" % (value, unit)
     return "%.3f s" % value if value < 100 else "%.0f s" % value

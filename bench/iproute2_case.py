@@ -7,16 +7,21 @@ Every sample starts from a fresh network namespace, so every apply starts from t
 - the module as a bare process (the module file run as Ansible runs it on a target, no controller);
 - the module as one task of ``ansible-playbook`` (playbook wall time, and the task's own time);
 - an ``ansible.builtin.command`` loop at a small N, extrapolated per entry;
-- the no-change run (bare, and as a task) against one ``ip -json ... show`` of the same N entries.
+- the no-change run (bare, and as a task) against one ``ip -json ... show`` of the same N entries;
+- the module floor (bench/library/module_floor.py): a module that takes the same arguments, runs that one dump,
+  parses it and exits, bare and as a task; and, for scale, the same without the ``config`` argument.
+The goals are against the module floor: no change <= 2x the floor, apply <= 1.5x (the ``ip -batch`` floor +
+the module floor), bare and as a task alike; the ratios against the bare ``ip`` process stay, without goals.
 Traffic never leaves the namespaces; nothing touches the host's own rules or routes.
 """
 
 import json
+import os
 import tempfile
 from dataclasses import dataclass
 from typing import Callable
 
-from common import LocalPlaybook, Row, in_netns, median, profile_bare_module, run_bare_module, run_timed
+from common import ROOT, LocalPlaybook, Row, in_netns, median, profile_bare_module, run_bare_module, run_timed
 from support.netns import Netns
 
 APPLY_GOAL, NO_CHANGE_GOAL = 1.5, 2.0
@@ -24,6 +29,7 @@ APPLY_GOAL, NO_CHANGE_GOAL = 1.5, 2.0
 # (a module process per item), so one run of 100 already averages 100 samples of it.
 LOOP_RUNS = 1
 OWNED_PROTOCOL = "211"      # the default ownership tag of pbr_rule and pbr_table; the floor writes it too
+FLOOR_MODULE = os.path.join(ROOT, "bench", "library", "module_floor.py")   # ANSIBLE_LIBRARY holds it for tasks
 
 
 @dataclass
@@ -53,15 +59,18 @@ def measure(case, sizes, loop_size, settings, playbooks=True):
 
 
 def _measure_size(case, size, settings, playbooks):
-    samples = {name: [] for name in ("floor", "dump", "bare", "bare_nochange", "play", "play_task",
-                                     "play_nochange", "play_nochange_task", "dump_task")}
+    samples = {name: [] for name in ("floor", "dump", "bare", "bare_nochange", "module_floor", "module_floor_bare",
+                                     "play", "play_task", "play_nochange", "play_nochange_task", "dump_task",
+                                     "floor_task")}
     args = case.module_args(size)
     with LocalPlaybook([_module_task(case)], {"module_args": args}) as playbook, \
-            LocalPlaybook([_dump_task(case)], {}) as dump_playbook:
+            LocalPlaybook([_dump_task(case)], {}) as dump_playbook, \
+            LocalPlaybook([_floor_task()], {"module_args": _floor_args(case, args)}) as floor_playbook:
         for run in range(settings.runs):
             floor_dump = _sample_floor(case, size, samples)
             bare_dump = _sample_bare(case, args, samples)
-            play_dump = _sample_playbook(case, playbook, dump_playbook, samples) if playbooks else bare_dump
+            play_dump = _sample_playbook(case, (playbook, dump_playbook, floor_playbook), samples) \
+                if playbooks else bare_dump
             if run == 0:
                 _assert_same_job(case, size, floor_dump, bare_dump, play_dump)
     medians = {name: median(values) if values else 0.0 for name, values in samples.items()}
@@ -76,6 +85,15 @@ def _dump_task(case):
     """The no-change run's baseline through the same transport as the module task: the one dump
     as an ``ansible.builtin.command`` task (a module process, its JSON result, the controller's share)."""
     return {"name": "dump", "ansible.builtin.command": {"argv": case.dump_argv}, "changed_when": False}
+
+
+def _floor_task():
+    return {"name": "floor", "module_floor": "{{ module_args }}"}
+
+
+def _floor_args(case, args):
+    """The module floor's arguments: the measured module's own, and the dump to run."""
+    return dict(args, dump=case.dump_argv)
 
 
 def _sample_floor(case, size, samples):
@@ -99,10 +117,16 @@ def _sample_bare(case, args, samples):
         seconds, result = run_bare_module(case.module, args, netns.name)
         assert not result["changed"], "the second run changed something: %s" % result.get("commands", [])[:3]
         samples["bare_nochange"].append(seconds)
+        # the module floor against the same N entries: with the module's arguments, and with none of its own
+        samples["module_floor"].append(run_bare_module("module_floor", _floor_args(case, args), netns.name,
+                                                       path=FLOOR_MODULE)[0])
+        samples["module_floor_bare"].append(run_bare_module("module_floor", {"dump": case.dump_argv}, netns.name,
+                                                            path=FLOOR_MODULE)[0])
         return _owned_state(netns)
 
 
-def _sample_playbook(case, playbook, dump_playbook, samples):
+def _sample_playbook(case, playbooks, samples):
+    playbook, dump_playbook, floor_playbook = playbooks
     with Netns("mwb") as netns:
         _prepare(case, netns)
         seconds, tasks = playbook.run(netns.name)
@@ -112,6 +136,7 @@ def _sample_playbook(case, playbook, dump_playbook, samples):
         samples["play_nochange"].append(seconds)
         samples["play_nochange_task"].append(tasks["apply"])
         samples["dump_task"].append(dump_playbook.run(netns.name)[1]["dump"])
+        samples["floor_task"].append(floor_playbook.run(netns.name)[1]["floor"])
         return _owned_state(netns)
 
 
@@ -142,27 +167,42 @@ def _size_rows(case, size, medians, samples):
     floor = "ip -batch file (floor)"
     dump = "one `%s`" % " ".join(case.dump_argv)
     dump_task = "one `%s` as an ansible.builtin.command task" % " ".join(case.dump_argv)
-    module = case.module
+    module_floor, module_floor_task = "module floor, bare process", "module floor, task in ansible-playbook"
+    floors = "ip -batch floor + module floor (bare)"
+    floors_task = "ip -batch floor + module floor (task)"
+    bare, task = "%s, bare process" % case.module, "%s, task in ansible-playbook" % case.module
+    whole = "%s, whole ansible-playbook run" % case.module
+
+    def row(case_name, subject, name, baseline="", baseline_value=0.0, goal=0.0, note=""):
+        return Row(case.part, case_name, subject, medians[name], baseline=baseline, baseline_value=baseline_value,
+                   goal=goal, samples=samples[name], note=note)
+
+    apply_floors = medians["floor"] + medians["module_floor"]
+    apply_floors_task = medians["floor"] + medians["floor_task"]
     return [
-        Row(case.part, apply_case, floor, medians["floor"], samples=samples["floor"]),
-        Row(case.part, apply_case, "%s, bare process" % module, medians["bare"], baseline=floor,
-            baseline_value=medians["floor"], goal=APPLY_GOAL, samples=samples["bare"]),
-        Row(case.part, apply_case, "%s, task in ansible-playbook" % module, medians["play_task"], baseline=floor,
-            baseline_value=medians["floor"], goal=APPLY_GOAL, samples=samples["play_task"]),
-        Row(case.part, apply_case, "%s, whole ansible-playbook run" % module, medians["play"], baseline=floor,
-            baseline_value=medians["floor"], samples=samples["play"]),
-        Row(case.part, nochange_case, dump, medians["dump"], samples=samples["dump"]),
-        Row(case.part, nochange_case, "%s, bare process" % module, medians["bare_nochange"], baseline=dump,
-            baseline_value=medians["dump"], goal=NO_CHANGE_GOAL, samples=samples["bare_nochange"]),
-        Row(case.part, nochange_case, "%s, task in ansible-playbook" % module, medians["play_nochange_task"],
-            baseline=dump, baseline_value=medians["dump"], goal=NO_CHANGE_GOAL, samples=samples["play_nochange_task"]),
-        Row(case.part, nochange_case, "%s, whole ansible-playbook run" % module, medians["play_nochange"],
-            baseline=dump, baseline_value=medians["dump"], samples=samples["play_nochange"]),
-        Row(case.part, nochange_case, dump_task, medians["dump_task"], samples=samples["dump_task"],
-            note="the same dump through the module's transport, for scale; the goal is against the bare dump"),
-        Row(case.part, nochange_case, "%s, task in ansible-playbook" % module, medians["play_nochange_task"],
-            baseline=dump_task, baseline_value=medians["dump_task"], samples=samples["play_nochange_task"],
-            note="the same task as above, against the dump as a task"),
+        row(apply_case, floor, "floor"),
+        row(apply_case, bare, "bare", floor, medians["floor"]),
+        row(apply_case, bare, "bare", floors, apply_floors if medians["module_floor"] else 0.0, APPLY_GOAL),
+        row(apply_case, task, "play_task", floor, medians["floor"]),
+        row(apply_case, task, "play_task", floors_task, apply_floors_task if medians["floor_task"] else 0.0,
+            APPLY_GOAL),
+        row(apply_case, whole, "play", floor, medians["floor"]),
+        row(nochange_case, dump, "dump"),
+        row(nochange_case, module_floor, "module_floor", dump, medians["dump"],
+            note="a module that takes %s's arguments (the %d entries), runs that dump, parses it and exits"
+            % (case.module, size)),
+        row(nochange_case, "module floor without the config argument, bare process", "module_floor_bare",
+            dump, medians["dump"], note="for scale: the floor of a module that is given no entries"),
+        row(nochange_case, bare, "bare_nochange", dump, medians["dump"]),
+        row(nochange_case, bare, "bare_nochange", module_floor, medians["module_floor"], NO_CHANGE_GOAL),
+        row(nochange_case, bare, "bare_nochange", "module floor without the config argument",
+            medians["module_floor_bare"]),
+        row(nochange_case, dump_task, "dump_task",
+            note="the same dump through the module's transport, for scale"),
+        row(nochange_case, module_floor_task, "floor_task", dump_task, medians["dump_task"]),
+        row(nochange_case, task, "play_nochange_task", dump, medians["dump"]),
+        row(nochange_case, task, "play_nochange_task", module_floor_task, medians["floor_task"], NO_CHANGE_GOAL),
+        row(nochange_case, whole, "play_nochange", dump, medians["dump"]),
     ]
 
 
@@ -197,21 +237,20 @@ def _find(rows, case_name, subject):
 
 
 def _profile_misses(case, size, rows):
-    """cProfile of the bare module where it missed its goal: where the time goes."""
+    """cProfile of the bare module where it missed a goal: where the time goes."""
     notes = []
-    bare = [row for row in rows if row.subject.endswith("bare process")]
-    apply_row, nochange_row = bare[0], bare[1]
-    if apply_row.met is False or nochange_row.met is False:
+    bare = "%s, bare process" % case.module
+    missed = {row.case.split(" N=")[0] for row in rows if row.subject == bare and row.met is False}
+    if missed:
         with Netns("mwb") as netns:
             _prepare(case, netns)
             args = case.module_args(size)
-            if apply_row.met is False:
-                notes.append(("%s apply N=%d (bare, %.2fx the floor): cProfile" % (case.module, size, apply_row.ratio),
+            if "apply" in missed:
+                notes.append(("%s apply N=%d (bare, missed its goal): cProfile" % (case.module, size),
                               profile_bare_module(case.module, args, netns.name)))
             else:
                 run_bare_module(case.module, args, netns.name)
-            if nochange_row.met is False:
-                notes.append(("%s no change N=%d (bare, %.2fx one dump): cProfile"
-                              % (case.module, size, nochange_row.ratio),
+            if "no change" in missed:
+                notes.append(("%s no change N=%d (bare, missed its goal): cProfile" % (case.module, size),
                               profile_bare_module(case.module, args, netns.name)))
     return notes

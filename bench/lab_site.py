@@ -14,11 +14,11 @@ import subprocess
 import tempfile
 import time
 
-from common import BIN, ROOT, Row, median, playbook_env, run_timed
+from common import BIN, INSTALLED, ROOT, Row, median, playbook_env, run_timed
 
 PREFIX = "mwbench"
 LAB = os.path.join(ROOT, "lab")
-SITE = os.path.join(ROOT, "playbooks", "site.yml")
+SITE = os.path.join(INSTALLED, "playbooks", "site.yml")   # the installed collection's, as users run it
 PHASES = (("first", "first converge", ()), ("again", "no-change converge", ()),
           ("check", "--check --diff", ("--check", "--diff")))
 
@@ -30,7 +30,9 @@ class BenchLab(object):
         run_timed([os.path.join(LAB, "build-image.sh")])
         self.directory = tempfile.mkdtemp(prefix="mwbench-lab-")
         self.inventory = os.path.join(self.directory, "inventory.yml")
-        inventory = run_timed(["python3", os.path.join(LAB, "lab.py"), "--prefix", PREFIX, "inventory"])[1]
+        # The inventory sits outside lab/: it names lab/ (ssh-proxy, the key, known_hosts) absolutely.
+        inventory = run_timed(["python3", os.path.join(LAB, "lab.py"), "--prefix", PREFIX, "inventory",
+                               "--lab-dir", LAB])[1]
         with open(self.inventory, "w") as handle:
             handle.write(inventory)
         os.symlink(os.path.join(LAB, "group_vars"), os.path.join(self.directory, "group_vars"))

@@ -48,4 +48,4 @@ def run(settings):
     # the smoke run leaves playbooks and the loop to part 1's: a playbook costs seconds however small
     if settings.quick:
         return measure(CASE, (20,), None, settings, playbooks=False)
-    return measure(CASE, (10000,), 100, settings)
+    return measure(CASE, (100, 10000), 100, settings)

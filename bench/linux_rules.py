@@ -31,7 +31,7 @@ CASE = Case(part="1 ip rule", module="pbr_rule", noun="rules", module_args=modul
 
 
 def run(settings):
-    sizes, loop_size = ((20,), 3) if settings.quick else ((1000, 10000), 100)
+    sizes, loop_size = ((20,), 3) if settings.quick else ((100, 1000, 10000), 100)
     rows, notes = measure(CASE, sizes, loop_size, settings)
     return rows + [fixed_cost(settings)], notes
 

@@ -80,7 +80,7 @@ def render_report(rows, notes, durations, failures, settings):
     lines += _goal_lines(rows)
     for title, profile in notes:
         lines += ["### %s" % title, "", "```"] + profile + ["```", ""]
-    lines += ["## Samples", "", "Every sample, in seconds (pps for the data path), in run order:", ""]
+    lines += ["## Samples", "", "Every sample, in seconds (CPU microseconds per packet for the data path), in run order:", ""]
     lines += ["- %s %s, %s: %s" % (row.part, row.case, row.subject, _samples(row)) for row in rows if row.samples]
     lines += ["", "Wall time per part: " + ", ".join("part %s %.0f s" % item for item in durations), ""]
     return "\n".join(lines)

@@ -11,11 +11,21 @@ Standard library only: the containers have python3 and nothing else.
           [--source ADDR] [--timeout S]
           opens --count connections (all held open), asks each one "whoami" --rounds
           times, prints one JSON object: {"connections": [{"seen": [...], "error": ...}]}.
+  delay   --queue N --milliseconds MS --lifetime SECONDS --pidfile PATH
+          holds every packet the kernel queues to NFQUEUE N for MS milliseconds, then accepts
+          it (lab/faults.py: "delay"; this kernel has no netem). Packets leave in the order they
+          came. The pidfile appears once the queue is bound.
+  flap    --device DEV --period SECONDS --lifetime SECONDS --pidfile PATH
+          takes DEV down for half of each period and up for the other half; up again on exit.
 """
 
 import argparse
+import collections
+import errno
+import fcntl
 import json
 import os
+import select
 import signal
 import socket
 import socketserver
@@ -164,6 +174,134 @@ def _ask_whoami(connection):
     connection["seen"].append(reply.decode().split()[0])
 
 
+# NFQUEUE over netlink (include/uapi/linux/netfilter/nfnetlink_queue.h): what a delaying queue needs.
+NETLINK_NETFILTER = 12
+NFNL_SUBSYS_QUEUE = 3
+NFQNL_MSG_PACKET, NFQNL_MSG_VERDICT, NFQNL_MSG_CONFIG = 0, 1, 2
+NFQA_PACKET_HDR, NFQA_VERDICT_HDR = 1, 2
+NFQA_CFG_CMD, NFQA_CFG_PARAMS, NFQA_CFG_QUEUE_MAXLEN, NFQA_CFG_MASK, NFQA_CFG_FLAGS = 1, 2, 3, 4, 5
+NFQNL_CFG_CMD_BIND = 1
+NFQNL_COPY_META = 1                 # the packet's id and headers' metadata, no payload: nothing is changed
+NFQA_CFG_F_FAIL_OPEN = 1            # a full queue accepts instead of dropping: a delay never adds loss
+NF_ACCEPT = 1
+NLM_F_REQUEST, NLM_F_ACK = 1, 4
+NLMSG_ERROR = 2
+QUEUE_MAXLEN = 16384
+RECEIVE_BUFFER = 8 << 20
+
+
+def delay(args):
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(0))
+    sock = _bind_queue(args.queue)
+    with open(args.pidfile, "w", encoding="ascii") as handle:
+        handle.write(f"{os.getpid()}\n")
+    held = collections.deque()              # (due, packet id): a fixed delay keeps them in order
+    hold = args.milliseconds / 1000
+    deadline = time.monotonic() + args.lifetime
+    try:
+        while time.monotonic() < deadline:
+            wait = max(0.0, held[0][0] - time.monotonic()) if held else 1.0
+            if select.select([sock], [], [], wait)[0]:
+                arrived = time.monotonic()
+                held.extend((arrived + hold, packet_id) for packet_id in _queued_packets(sock))
+            now = time.monotonic()
+            while held and held[0][0] <= now:
+                sock.send(_nfqueue_message(NFQNL_MSG_VERDICT, args.queue, [
+                    _attribute(NFQA_VERDICT_HDR, struct.pack("!II", NF_ACCEPT, held.popleft()[1]))]))
+    finally:
+        _remove_quietly(args.pidfile)
+
+
+def _bind_queue(queue):
+    sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+    sock.bind((0, 0))
+    for attribute in (_attribute(NFQA_CFG_CMD, struct.pack("!BBH", NFQNL_CFG_CMD_BIND, 0, 0)),
+                      _attribute(NFQA_CFG_PARAMS, struct.pack("!IB", 0xFFFF, NFQNL_COPY_META)),
+                      _attribute(NFQA_CFG_QUEUE_MAXLEN, struct.pack("!I", QUEUE_MAXLEN)),
+                      _attribute(NFQA_CFG_MASK, struct.pack("!I", NFQA_CFG_F_FAIL_OPEN))
+                      + _attribute(NFQA_CFG_FLAGS, struct.pack("!I", NFQA_CFG_F_FAIL_OPEN))):
+        sock.send(_nfqueue_message(NFQNL_MSG_CONFIG, queue, [attribute], NLM_F_REQUEST | NLM_F_ACK))
+        _check_ack(sock.recv(4096), queue)
+    return sock
+
+
+def _check_ack(reply, queue):
+    """An ACK is an NLMSG_ERROR whose code is 0; a negative code is the kernel's refusal."""
+    kind = struct.unpack_from("=H", reply, 4)[0]
+    code = struct.unpack_from("=i", reply, 16)[0] if kind == NLMSG_ERROR else None
+    if code != 0:
+        raise OSError(f"NFQUEUE {queue}: " + (os.strerror(-code) if code else f"netlink reply type {kind}"))
+
+
+def _queued_packets(sock):
+    """Ids of the packets in every message waiting on the socket."""
+    ids = []
+    while True:
+        try:
+            data = sock.recv(RECEIVE_BUFFER, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            return ids
+        except OSError as error:
+            if error.errno == errno.ENOBUFS:    # messages were lost; their packets go by fail-open
+                continue
+            raise
+        ids += _packet_ids(data)
+
+
+def _packet_ids(data):
+    ids, offset = [], 0
+    while offset + 16 <= len(data):
+        length, kind = struct.unpack_from("=IH", data, offset)
+        if kind == (NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_PACKET:
+            attribute = offset + 20                 # netlink header, then nfgenmsg
+            while attribute + 4 <= offset + length:
+                size, attribute_type = struct.unpack_from("=HH", data, attribute)
+                if attribute_type & 0x7FFF == NFQA_PACKET_HDR:
+                    ids.append(struct.unpack_from("!I", data, attribute + 4)[0])
+                attribute += (size + 3) & ~3
+        offset += (length + 3) & ~3 if length else len(data)
+    return ids
+
+
+def _nfqueue_message(kind, queue, attributes, flags=NLM_F_REQUEST):
+    body = struct.pack("=BB", socket.AF_UNSPEC, 0) + struct.pack("!H", queue) + b"".join(attributes)
+    return struct.pack("=IHHII", 16 + len(body), (NFNL_SUBSYS_QUEUE << 8) | kind, flags, 0, 0) + body
+
+
+def _attribute(kind, payload):
+    length = 4 + len(payload)
+    return struct.pack("=HH", length, kind) + payload + b"\0" * (-length % 4)
+
+
+SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
+
+
+def flap(args):
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(0))
+    with open(args.pidfile, "w", encoding="ascii") as handle:
+        handle.write(f"{os.getpid()}\n")
+    deadline = time.monotonic() + args.lifetime
+    try:
+        while time.monotonic() < deadline:
+            _set_link(args.device, up=False)
+            time.sleep(args.period / 2)
+            _set_link(args.device, up=True)
+            time.sleep(args.period / 2)
+    finally:
+        _set_link(args.device, up=True)
+        _remove_quietly(args.pidfile)
+
+
+def _set_link(device, up):
+    """`ip link set DEV up|down` with the ioctl ip itself falls back to: standard library only."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        request = struct.pack("16sH14x", device.encode(), 0)
+        flags = struct.unpack_from("16sH", fcntl.ioctl(sock, SIOCGIFFLAGS, request))[1]
+        flags = flags | IFF_UP if up else flags & ~IFF_UP
+        fcntl.ioctl(sock, SIOCSIFFLAGS, struct.pack("16sH14x", device.encode(), flags))
+
+
 def _remove_quietly(path):
     try:
         os.remove(path)
@@ -189,15 +327,22 @@ def parse_args(argv):
     client.add_argument("--interval", type=float, default=0.0)
     client.add_argument("--source")
     client.add_argument("--timeout", type=float, default=3.0)
+    delayer = commands.add_parser("delay")
+    delayer.add_argument("--queue", type=int, required=True)
+    delayer.add_argument("--milliseconds", type=float, required=True)
+    delayer.add_argument("--lifetime", type=float, required=True)
+    delayer.add_argument("--pidfile", required=True)
+    flapper = commands.add_parser("flap")
+    flapper.add_argument("--device", required=True)
+    flapper.add_argument("--period", type=float, required=True)
+    flapper.add_argument("--lifetime", type=float, required=True)
+    flapper.add_argument("--pidfile", required=True)
     return parser.parse_args(argv)
 
 
 def main(argv):
     args = parse_args(argv)
-    if args.command == "serve":
-        serve(args)
-    else:
-        connect(args)
+    {"serve": serve, "connect": connect, "delay": delay, "flap": flap}[args.command](args)
 
 
 if __name__ == "__main__":

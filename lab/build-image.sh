@@ -1,22 +1,34 @@
 #!/usr/bin/env bash
-# Build the lab's Debian bookworm base image locally and import it into podman.
-# No image registry is reachable here: mmdebstrap builds the root filesystem
-# from the host's own apt sources, then `podman import` turns it into an image.
+# Build the lab's two Debian bookworm images locally, then its offline apt repository.
+# No image registry is reachable here: mmdebstrap builds each root filesystem from the
+# host's own apt sources, then `podman import` turns it into an image.
 #
-#   lab/build-image.sh            build unless the image exists
-#   FORCE=1 lab/build-image.sh    rebuild
-#   LAB_IMAGE=name:tag            image to build (default localhost/multiwan-lab:bookworm)
+#   base    localhost/multiwan-lab:bookworm         client, isp1, isp2, inet: a shell loop as PID 1
+#   router  localhost/multiwan-lab-router:bookworm  the router: systemd as PID 1, sshd, sudo, and
+#           none of what the collection needs on a target (the role installs that: lab/README.md)
+#
+#   lab/build-image.sh            build what is missing or stale (quick when all is current)
+#   FORCE=1 lab/build-image.sh    rebuild both images (and the repository, which depends on the router's)
 #   LAB_APT_SOURCES=file          sources for the rootfs (default: the host's debian.sources)
 set -euo pipefail
 
-readonly IMAGE=${LAB_IMAGE:-localhost/multiwan-lab:bookworm}
+LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+readonly LAB_DIR
 readonly FORCE=${FORCE:-0}
-# What the lab and the collection's modules need inside a container:
-# python3 for Ansible modules (python3-netaddr for the collection's normalisers),
-# iproute2/nftables/conntrack/procps (sysctl) for routing, ping/tcpdump for checks,
-# netbase for /etc/protocols (without it `ip rule add ipproto tcp` is refused, as on no real router).
-readonly PACKAGES=python3,python3-netaddr,iproute2,nftables,conntrack,iputils-ping,procps,tcpdump,netbase
-readonly IMAGE_COMMENT="multiwan.pbr lab base (mmdebstrap bookworm: ${PACKAGES})"
+readonly BASE_IMAGE=localhost/multiwan-lab:bookworm
+readonly ROUTER_IMAGE=localhost/multiwan-lab-router:bookworm
+# The other hosts: python3 for lab/agent.py, iproute2/nftables/conntrack/procps for routing,
+# ping/tcpdump for checks, netbase for /etc/protocols. (The list stays as it was when the router
+# used this image too: changing it would rebuild the image under every other checkout's labs.)
+readonly BASE_PACKAGES=python3,python3-netaddr,iproute2,nftables,conntrack,iputils-ping,procps,tcpdump,netbase
+# The router: what a small Debian install has (systemd, sshd, sudo, python3 for Ansible, ping,
+# tcpdump, netbase), and not iproute2, nftables, conntrack, procps or python3-netaddr.
+readonly ROUTER_PACKAGES=systemd,systemd-sysv,dbus,openssh-server,sudo,python3,iputils-ping,tcpdump,netbase
+readonly ROUTER_HOOK=${LAB_DIR}/router-rootfs.sh
+# The shell loop keeps PID 1 reaping orphans (servers started with `podman exec` that
+# outlive their parent) and lets `podman stop` end at once.
+readonly BASE_CMD='CMD ["/bin/sh", "-c", "trap \"exit 0\" TERM INT; while :; do sleep 3600 & wait $!; done"]'
+readonly ROUTER_CMD='CMD ["/sbin/init"]'
 # Docs, man pages and translations are a third of a minimal Debian; nobody reads them here.
 readonly DPKG_EXCLUDES=(
     path-exclude=/usr/share/man/*
@@ -40,64 +52,80 @@ host_apt_sources() {
     die "no apt sources found; set LAB_APT_SOURCES"
 }
 
-image_exists() {
-    podman image exists "${IMAGE}"
+# The comment an image carries records what it was built from; another comment means stale.
+base_comment() {
+    echo "multiwan.pbr lab base (mmdebstrap bookworm: ${BASE_PACKAGES})"
 }
 
-# An image built from another package list is stale: the comment records the list it was built from.
+router_comment() {
+    echo "multiwan.pbr lab router (mmdebstrap bookworm: ${ROUTER_PACKAGES};" \
+        "$(basename "${ROUTER_HOOK}") $(sha256sum "${ROUTER_HOOK}" | cut -c1-16))"
+}
+
 image_is_current() {
-    [[ $(podman image inspect --format '{{.Comment}}' "${IMAGE}" 2>/dev/null) == "${IMAGE_COMMENT}" ]]
+    local image=$1 comment=$2
+    [[ $(podman image inspect --format '{{.Comment}}' "${image}" 2>/dev/null) == "${comment}" ]]
 }
 
 build_rootfs() {
-    local tarball=$1 sources=$2 option
+    local tarball=$1 packages=$2 option
+    shift 2
     local dpkg_options=()
     for option in "${DPKG_EXCLUDES[@]}"; do
         dpkg_options+=("--dpkgopt=${option}")
     done
     # The merged-usr hook makes the /usr symlinks itself; without it bookworm
     # installs the usrmerge package, which drags in 50 MB of perl.
-    mmdebstrap --quiet --variant=apt --include="${PACKAGES}" \
+    mmdebstrap --quiet --variant=apt --include="${packages}" \
         --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
-        "${dpkg_options[@]}" \
-        bookworm "${tarball}" "${sources}"
+        "${dpkg_options[@]}" "$@" \
+        bookworm "${tarball}" "$(host_apt_sources)"
 }
 
 import_image() {
-    local tarball=$1 previous
-    previous=$(podman image inspect --format '{{.Id}}' "${IMAGE}" 2>/dev/null || true)
-    # The shell loop keeps PID 1 reaping orphans (servers started with
-    # `podman exec` that outlive their parent) and lets `podman stop` end at once.
+    local tarball=$1 image=$2 comment=$3 cmd=$4 previous
+    previous=$(podman image inspect --format '{{.Id}}' "${image}" 2>/dev/null || true)
     podman import --quiet \
-        --change 'CMD ["/bin/sh", "-c", "trap \"exit 0\" TERM INT; while :; do sleep 3600 & wait $!; done"]' \
+        --change "${cmd}" \
         --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-        --message "${IMAGE_COMMENT}" \
-        "${tarball}" "${IMAGE}" >/dev/null
+        --message "${comment}" \
+        "${tarball}" "${image}" >/dev/null
     # A rebuild leaves the old image dangling; drop it unless a container still uses it.
     if [[ -n ${previous} ]]; then
         podman rmi "${previous}" >/dev/null 2>&1 || true
     fi
 }
 
-main() {
-    [[ ${EUID} -eq 0 ]] || die "run as root (rootful podman)"
-    if image_exists && image_is_current && [[ ${FORCE} != 1 ]]; then
-        echo "build-image: ${IMAGE} exists (FORCE=1 rebuilds)"
+# build_image IMAGE COMMENT PACKAGES CMD [mmdebstrap options...]
+build_image() {
+    local image=$1 comment=$2 packages=$3 cmd=$4 workdir started
+    shift 4
+    if image_is_current "${image}" "${comment}" && [[ ${FORCE} != 1 ]]; then
+        echo "build-image: ${image} is current (FORCE=1 rebuilds)"
         return
     fi
-    if image_exists && ! image_is_current; then
-        echo "build-image: ${IMAGE} was built from another package list; rebuilding"
+    if podman image exists "${image}" && ! image_is_current "${image}" "${comment}"; then
+        echo "build-image: ${image} was built from another recipe; rebuilding"
     fi
-    local sources started
-    WORKDIR=$(mktemp -d /var/tmp/multiwan-lab-image.XXXXXX)
-    trap 'rm -rf "${WORKDIR}"' EXIT
-    sources=$(host_apt_sources)
+    workdir=$(mktemp -d /var/tmp/multiwan-lab-image.XXXXXX)
+    # shellcheck disable=SC2064  # expand now: the trap must remove this build's directory
+    trap "rm -rf '${workdir}'" EXIT
     started=${SECONDS}
-    echo "build-image: building ${IMAGE} from ${sources}"
-    build_rootfs "${WORKDIR}/rootfs.tar" "${sources}"
-    import_image "${WORKDIR}/rootfs.tar"
-    echo "build-image: ${IMAGE} built in $((SECONDS - started))s," \
-        "$(podman image inspect --format '{{.Size}}' "${IMAGE}" | numfmt --to=iec) uncompressed"
+    echo "build-image: building ${image}"
+    build_rootfs "${workdir}/rootfs.tar" "${packages}" "$@"
+    import_image "${workdir}/rootfs.tar" "${image}" "${comment}" "${cmd}"
+    rm -rf "${workdir}"
+    trap - EXIT
+    echo "build-image: ${image} built in $((SECONDS - started))s," \
+        "$(podman image inspect --format '{{.Size}}' "${image}" | numfmt --to=iec) uncompressed"
+}
+
+main() {
+    [[ ${EUID} -eq 0 ]] || die "run as root (rootful podman)"
+    build_image "${BASE_IMAGE}" "$(base_comment)" "${BASE_PACKAGES}" "${BASE_CMD}"
+    build_image "${ROUTER_IMAGE}" "$(router_comment)" "${ROUTER_PACKAGES}" "${ROUTER_CMD}" \
+        --customize-hook="${ROUTER_HOOK} \"\$1\""
+    "${LAB_DIR}/build-apt-repo.sh" "${ROUTER_IMAGE}"
 }
 
 main "$@"

@@ -1,57 +1,96 @@
-"""Bring the lab's containers up and down: rootful podman, `--network none`, veth pairs.
+"""Bring the lab's containers up and down, and reboot the router: rootful podman, `--network none`, veth pairs.
 
 Podman's own networking plugins are not used: every container starts without a
 network, then each link of the topology becomes one veth pair created directly
 inside the two containers' network namespaces (found by container PID), so no
 veth ever exists in the host namespace and nothing is left behind when the
 containers go.
+
+A host with `systemd: true` (the router) runs systemd as PID 1. Its boot waits until the
+lab has wired it (lab/router-rootfs.sh), so `systemctl is-system-running` says `running`
+only once its links are up and addressed, and units ordered after network-online.target
+see the WANs. A restart gives the container a new network namespace: `reboot` restarts it
+and wires its links again.
 """
 
+import json
 import shutil
-import subprocess
 import time
 from pathlib import Path
+
+from . import faults, ssh
+from .shell import AGENT_PATH, LabError, container_pid, in_netns, podman_exec, run
 
 ANTISPOOF_TABLE = "lab_isp"             # nftables table (family inet) in each ISP container
 ANTISPOOF_COUNTER = "spoofed"           # named counter of dropped customer packets
 LABEL = "io.multiwan-pbr.lab"           # container label whose value is the lab prefix
-AGENT_SOURCE = Path(__file__).with_name("agent.py")
-AGENT_PATH = "/usr/local/bin/multiwan-lab-agent"    # where lab/traffic.py finds it in a container
-
-
-class LabError(RuntimeError):
-    """Something the operator must fix; the message says what."""
-
-
-def run(argv, stdin_text=None, check=True, timeout=60):
-    """Run argv (never a shell); on failure raise LabError with the command and its stderr."""
-    completed = subprocess.run(argv, input=stdin_text, capture_output=True, text=True,
-                               timeout=timeout, check=False)
-    if check and completed.returncode != 0:
-        raise LabError(f"{' '.join(argv)} failed (rc={completed.returncode}): "
-                       f"{completed.stderr.strip() or completed.stdout.strip()}")
-    return completed
+LAB_DIR = Path(__file__).resolve().parent
+AGENT_SOURCE = LAB_DIR / "agent.py"
+APT_REPO = LAB_DIR / ".state" / "apt-repo"          # lab/build-apt-repo.sh
+APT_REPO_MOUNT = "/srv/multiwan-lab-apt"            # the router's only apt source (lab/router-rootfs.sh)
+WIRED_FLAG = "/run/multiwan-lab/wired"              # lab/router-rootfs.sh: boot waits for it
+SYSTEMD_ANNOTATION = "io.multiwan-pbr.lab.systemd"  # selects the OCI hook below
+HOOKS_DIR = LAB_DIR / ".state" / "oci-hooks"
+CGROUP_HOOK = LAB_DIR / "systemd_cgroup_hook.py"
+BOOT_SECONDS = 60
 
 
 def require_podman(topology):
     if shutil.which("podman") is None:
         raise LabError("podman is not installed: run lab/setup-host.sh as root")
-    if run(["podman", "image", "exists", topology.image], check=False).returncode != 0:
-        raise LabError(f"image {topology.image} is missing: run lab/build-image.sh")
+    for image in sorted({topology.image_of(host) for host in topology.hosts}):
+        if run(["podman", "image", "exists", image], check=False).returncode != 0:
+            raise LabError(f"image {image} is missing: run lab/build-image.sh")
+    if any(topology.host(host).get("systemd") for host in topology.hosts) and not (APT_REPO / "Packages").exists():
+        raise LabError(f"the router's apt repository {APT_REPO} is missing: run lab/build-image.sh")
 
 
 def up(topology):
     """(Re)create the whole lab: any containers of this prefix are removed first."""
     require_podman(topology)
     down(topology)
+    write_hooks()
     for host in topology.hosts:
         start_container(topology, host)
-    pids = {host: container_pid(topology, host) for host in topology.hosts}
+    pids = {host: container_pid(topology.container(host)) for host in topology.hosts}
     for first, second in topology.links().values():
         create_veth(first, pids[first.host], second, pids[second.host])
     for host in topology.hosts:
         configure_host(topology, host, pids[host])
     check_links(topology, pids)
+    for host in systemd_hosts(topology):
+        finish_boot(topology, host)
+    ssh.enable(topology)
+
+
+def reboot(topology, host="router"):
+    """Restart `host`'s container - a real reboot of a systemd host - and wire its links again.
+
+    The restarted container has a new network namespace: the veths of its links died with the
+    old one (both ends) and are made again, and both ends configured as at `up`. Faults on
+    those links are cleared first (a fault lives on the ISP end of a link that is about to go).
+    Returns once the host has booted (`running`) and, for an ssh host, answers ssh again.
+    """
+    links = [link for link in topology.links().values() if host in (link[0].host, link[1].host)]
+    for wan in topology.wans():
+        if any(wan.isp in (first.host, second.host) for first, second in links):
+            faults.clear(topology, wan.name)
+    run(podman(["restart", "--time", "30", topology.container(host)]), timeout=90)
+    pids = {name: container_pid(topology.container(name))
+            for name in {host} | {end.host for link in links for end in link}}
+    for first, second in links:
+        # The old namespace is torn down asynchronously: its veths' far ends may linger a moment.
+        for end in (first, second):
+            if end.host != host:
+                run(in_netns(pids[end.host], ["ip", "link", "delete", "dev", end.device]), check=False)
+        create_veth(first, pids[first.host], second, pids[second.host])
+    for name in pids:
+        configure_host(topology, name, pids[name])
+    check_links(topology, pids, only=links)
+    if topology.host(host).get("systemd"):
+        finish_boot(topology, host)
+    if host in ssh.ssh_hosts(topology):
+        ssh.wait_ready(topology, host)
 
 
 # `podman rm` can fail while the kernel still holds a dying container's /dev/shm mount
@@ -95,10 +134,29 @@ def lab_containers(topology):
     return sorted(set(listed) | set(by_name))
 
 
+def systemd_hosts(topology):
+    return [host for host in topology.hosts if topology.host(host).get("systemd")]
+
+
+def podman(argv):
+    """A podman command line that finds the lab's OCI hook (every start of a systemd container needs it)."""
+    return ["podman", "--hooks-dir", str(HOOKS_DIR), *argv]
+
+
+def write_hooks():
+    """The hook definition names this checkout's hook script, so it is written here, not kept in git."""
+    HOOKS_DIR.mkdir(parents=True, exist_ok=True)
+    definition = {"version": "1.0.0",
+                  "hook": {"path": "/usr/bin/python3", "args": ["python3", str(CGROUP_HOOK)]},
+                  "when": {"annotations": {f"^{SYSTEMD_ANNOTATION.replace('.', '[.]')}$": "^true$"}},
+                  "stages": ["prestart"]}
+    (HOOKS_DIR / "multiwan-lab-systemd.json").write_text(json.dumps(definition, indent=2) + "\n", encoding="utf-8")
+
+
 def start_container(topology, host):
     spec = topology.host(host)
     base = topology.userns_base
-    argv = ["podman", "run", "--detach", "--name", topology.container(host), "--hostname", host,
+    argv = ["run", "--detach", "--name", topology.container(host), "--hostname", host,
             "--label", f"{LABEL}={topology.prefix}",
             "--network", "none", "--cap-add", "NET_ADMIN,NET_RAW",
             # Own user namespace: container root is not host root, so even with a
@@ -108,15 +166,11 @@ def start_container(topology, host):
         argv += ["--security-opt", "unmask=/proc/sys"]
     for key, value in (spec.get("sysctls") or {}).items():
         argv += ["--sysctl", f"{key}={value}"]
-    run(argv + [topology.image])
+    if spec.get("systemd"):
+        argv += ["--systemd", "always", "--annotation", f"{SYSTEMD_ANNOTATION}=true",
+                 "--volume", f"{APT_REPO}:{APT_REPO_MOUNT}:ro"]
+    run(podman(argv + [topology.image_of(host)]))
     run(["podman", "cp", str(AGENT_SOURCE), f"{topology.container(host)}:{AGENT_PATH}"])
-
-
-def container_pid(topology, host):
-    pid = run(["podman", "inspect", "--format", "{{.State.Pid}}", topology.container(host)]).stdout.strip()
-    if not pid or pid == "0":
-        raise LabError(f"container {topology.container(host)} is not running")
-    return pid
 
 
 def create_veth(first, first_pid, second, second_pid):
@@ -127,15 +181,11 @@ def create_veth(first, first_pid, second, second_pid):
 
 
 def configure_host(topology, host, pid):
+    """Addresses, links, routes and the ISP filter; safe to run again (after a reboot of a neighbour)."""
     run(in_netns(pid, ["ip", "-batch", "-"]), stdin_text="\n".join(ip_commands(topology, host)) + "\n")
     antispoof = topology.host(host).get("antispoof")
     if antispoof:
         run(in_netns(pid, ["nft", "-f", "-"]), stdin_text=antispoof_ruleset(antispoof))
-
-
-def in_netns(pid, argv):
-    """argv run by the host's tools inside a container's network namespace."""
-    return ["nsenter", "--target", pid, "--net", "--", *argv]
 
 
 def ip_commands(topology, host):
@@ -146,12 +196,12 @@ def ip_commands(topology, host):
             address = getattr(interface, family)
             if address:
                 # nodad: an IPv6 address is usable at once instead of after ~2 s of DAD.
-                commands.append(f"address add {address} dev {interface.device}"
+                commands.append(f"address replace {address} dev {interface.device}"
                                 + (" nodad" if family == "ipv6" else ""))
         commands.append(f"link set {interface.device} up")
     for service in (spec.get("services") or {}).values():
         for family, address in service.items():
-            commands.append(f"address add {address}/{32 if family == 'ipv4' else 128} dev lo")
+            commands.append(f"address replace {address}/{32 if family == 'ipv4' else 128} dev lo")
     for route in spec.get("routes") or []:
         metric = f" metric {route['metric']}" if "metric" in route else ""
         commands.append(f"route replace {route['to']} via {route['via']}{metric}")
@@ -164,11 +214,14 @@ def antispoof_ruleset(antispoof):
     Prerouting at priority raw drops them before conntrack or routing sees them, whether
     they are addressed to the ISP itself or to be forwarded.  Link-local and unspecified
     IPv6 sources stay allowed so that neighbour discovery works on the customer link.
+    The table is replaced whole (add + delete first), so configuring again does not double it.
     """
     allowed4 = [prefix for prefix in antispoof["allowed_sources"] if ":" not in prefix]
     allowed6 = [prefix for prefix in antispoof["allowed_sources"] if ":" in prefix]
     allowed6 += ["fe80::/10", "::/128"]
     return "\n".join([
+        f"add table inet {ANTISPOOF_TABLE}",
+        f"delete table inet {ANTISPOOF_TABLE}",
         f"table inet {ANTISPOOF_TABLE} {{",
         f"  counter {ANTISPOOF_COUNTER} {{ }}",
         "  chain customer_ingress {",
@@ -182,9 +235,11 @@ def antispoof_ruleset(antispoof):
     ]) + "\n"
 
 
-def check_links(topology, pids, attempts=3):
-    """Ping across every link in both families; raise naming the first link that is dead."""
+def check_links(topology, pids, attempts=3, only=None):
+    """Ping across every link (or those in `only`) in both families; raise naming the first dead one."""
     for name, (first, second) in topology.links().items():
+        if only is not None and (first, second) not in only:
+            continue
         for family in ("ipv4", "ipv6"):
             target = second.address(family)
             if target and not _answers(pids[first.host], target, attempts):
@@ -200,16 +255,35 @@ def _answers(pid, address, attempts):
     return False
 
 
+def finish_boot(topology, host):
+    """Tell the host's boot it is wired, then wait until systemd says `running`."""
+    container = topology.container(host)
+    podman_exec(container, ["sh", "-c", 'mkdir -p "${1%/*}" && touch "$1"', "mark", WIRED_FLAG])
+    state = system_state(topology, host, wait=True)
+    if state != "running":
+        failed = podman_exec(container, ["systemctl", "--failed", "--no-legend", "--plain"], check=False).stdout
+        raise LabError(f"{host}: systemd says {state or 'nothing'} after boot; failed units:\n{failed.strip()}")
+
+
+def system_state(topology, host, wait=False):
+    """`systemctl is-system-running` in the host (with wait: once boot has finished, at most BOOT_SECONDS)."""
+    argv = ["systemctl", "is-system-running"] + (["--wait"] if wait else [])
+    completed = podman_exec(topology.container(host), argv, check=False, timeout=BOOT_SECONDS)
+    return completed.stdout.strip()
+
+
 def status(topology):
-    """{host: {"container": name, "state": podman state or "absent", "addresses": ip -br output}}."""
+    """{host: {"container", "state" (podman's or "absent"), "addresses" (ip -br), "systemd" (or None)}}."""
     report = {}
     for host in topology.hosts:
         name = topology.container(host)
         inspected = run(["podman", "inspect", "--format", "{{.State.Status}} {{.State.Pid}}", name],
                         check=False)
         state, _separator, pid = inspected.stdout.strip().partition(" ") if inspected.returncode == 0 else ("absent", "", "")
-        addresses = ""
+        addresses, systemd = "", None
         if state == "running":
             addresses = run(in_netns(pid, ["ip", "-brief", "address", "show"])).stdout
-        report[host] = {"container": name, "state": state, "addresses": addresses}
+            if topology.host(host).get("systemd"):
+                systemd = system_state(topology, host)
+        report[host] = {"container": name, "state": state, "addresses": addresses, "systemd": systemd}
     return report

@@ -1,16 +1,22 @@
 """The multiwan.pbr podman lab.
 
-    lab/lab.py up         (re)create client, router, isp1, isp2, inet and wire them
-    lab/lab.py down       remove them
-    lab/lab.py status     containers and their addresses
-    lab/lab.py inventory  print the Ansible inventory (lab/inventory.yml is this output)
-    lab/lab.py report     a short traffic report: which WAN client flows and inbound probes used
+    lab/lab.py up                       (re)create client, router, isp1, isp2, inet and wire them
+    lab/lab.py down                     remove them
+    lab/lab.py status                   containers, addresses, the router's systemd state, faults
+    lab/lab.py inventory [--lab-dir D]  print the Ansible inventory (lab/inventory.yml is this output)
+    lab/lab.py report                   a short traffic report: which WAN client flows and inbound probes used
+    lab/lab.py ssh [-- CMD…]            ssh to the router as its login user, as Ansible does
+    lab/lab.py netns HOST -- CMD…       run a host tool (ip, nft, ss, ping…) in HOST's network namespace
+    lab/lab.py reboot [HOST]            restart the router (a real systemd boot) and wire its links again
+    lab/lab.py fault WAN KIND [VALUE]   break a WAN on its ISP's side (kinds below); `fault WAN clear`,
+                                        `fault all clear`
 
 Run as root after lab/setup-host.sh and lab/build-image.sh.  `--prefix` names a
 second, independent lab (containers "<prefix>-<host>").
 """
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -19,16 +25,20 @@ from pathlib import Path
 # the repository root first makes `lab` the package beside it.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lab import containers, topology, traffic  # noqa: E402  (needs the path above)
+from lab import containers, faults, ssh, topology, traffic  # noqa: E402  (needs the path above)
 
 INVENTORY_HEADER = """\
 # Ansible inventory of the podman lab: `lab/lab.py inventory > lab/inventory.yml`.
 # Container names come from lab/topology.yml; tests/integration/lab checks they agree.
-# ansible_user root makes the podman connection copy files with `podman cp`, which maps
-# their owner into the container's user namespace (a plain copy into the mounted
-# rootfs leaves files the container's root may not chmod).
+# The router is reached as users reach theirs: ssh as a login user with a key, sudo for
+# `become: true` (the plays ask for it), pipelining on. The containers have no network the host
+# can route to: lab/ssh-proxy (the ProxyCommand) enters the router's network namespace and relays
+# to its sshd on 127.0.0.1:22. `lab.py up` makes the key and pins the router's host key (lab/.state).
+# The other hosts have no sshd: Ansible reaches them with the podman connection, as root, which
+# makes it copy files with `podman cp` (that maps owners into the container's user namespace).
 # ansible_python_interpreter is explicit: discovery finds a pyenv shim on these machines.
 """
+CHECKOUT_LAB_DIR = "{{ inventory_dir }}"        # lab/inventory.yml sits in lab/
 
 
 def command_up(lab, _args):
@@ -40,6 +50,7 @@ def command_up(lab, _args):
         raise containers.LabError(f"{error}\n(lab/lab.py down removes what was created)") from error
     print(f"lab {lab.prefix} up in {time.monotonic() - started:.1f}s: "
           + ", ".join(lab.container(host) for host in lab.hosts))
+    print(f"ssh: lab/lab.py{_prefix_option(lab)} ssh   (or ssh -F {ssh.config_file(lab)} router)")
 
 
 def command_down(lab, _args):
@@ -53,28 +64,45 @@ def command_status(lab, _args):
     """Print each container's state and addresses; exit 1 unless all are running."""
     reports = containers.status(lab)
     for host, report in reports.items():
-        print(f"{host:7} {report['container']:24} {report['state']}")
+        systemd = f" (systemd: {report['systemd']})" if report["systemd"] else ""
+        print(f"{host:7} {report['container']:24} {report['state']}{systemd}")
         for line in report["addresses"].splitlines():
             print(f"          {line}")
-    return 0 if all(report["state"] == "running" for report in reports.values()) else 1
+    running = all(report["state"] == "running" for report in reports.values())
+    if running:
+        carried = [fault.describe() for fault in faults.active(lab).values() if fault]
+        print("faults: " + ("; ".join(carried) if carried else "none"))
+    return 0 if running else 1
 
 
-def command_inventory(lab, _args):
-    print(render_inventory(lab), end="")
+def command_inventory(lab, args):
+    print(render_inventory(lab, args.lab_dir), end="")
 
 
-def render_inventory(lab):
-    others = [host for host in lab.hosts if host != "router"]
+def render_inventory(lab, lab_dir=CHECKOUT_LAB_DIR):
+    """The inventory; `lab_dir` is where lab/ is as Ansible will see it (default: beside the file)."""
+    others = [host for host in lab.hosts if host not in ssh.ssh_hosts(lab)]
     lines = [INVENTORY_HEADER, "all:", "  vars:",
-             "    ansible_connection: containers.podman.podman",
-             "    ansible_user: root",
              "    ansible_python_interpreter: /usr/bin/python3",
+             f'    multiwan_lab_dir: "{lab_dir}"',
              "  children:",
              "    linux_routers:",
+             "      vars:",
+             "        ansible_connection: ssh",
+             f"        ansible_user: {lab.host('router')['login']}",
+             '        ansible_ssh_private_key_file: "{{ multiwan_lab_dir }}/.state/ssh/id_ed25519"',
+             "        ansible_ssh_common_args: >-",
+             '          -o ProxyCommand="{{ multiwan_lab_dir }}/ssh-proxy %h"',
+             f'          -o UserKnownHostsFile="{{{{ multiwan_lab_dir }}}}/.state/{lab.prefix}/known_hosts"',
+             "          -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes",
+             "        ansible_ssh_pipelining: true",
              "      hosts:",
              "        router:",
              f"          ansible_host: {lab.container('router')}",
              "    lab_peers:",
+             "      vars:",
+             "        ansible_connection: containers.podman.podman",
+             "        ansible_user: root",
              "      hosts:"]
     for host in others:
         lines += [f"        {host}:", f"          ansible_host: {lab.container(host)}"]
@@ -96,20 +124,78 @@ def command_report(lab, args):
                   + ("answered" if answered else "no answer"))
 
 
+def command_ssh(lab, args):
+    argv = ssh.argv(lab, args.host, _command(args.words))
+    os.execvp(argv[0], argv)
+
+
+def command_netns(lab, args):
+    command = _command(args.words)
+    if not command:
+        raise containers.LabError("netns: give a command after --")
+    argv = containers.in_netns(containers.container_pid(lab.container(args.host)), command)
+    os.execvp(argv[0], argv)
+
+
+def command_reboot(lab, args):
+    started = time.monotonic()
+    containers.reboot(lab, args.host)
+    print(f"{lab.container(args.host)} rebooted and wired in {time.monotonic() - started:.1f}s")
+
+
+def command_fault(lab, args):
+    wans = [wan.name for wan in lab.wans()] if args.wan == "all" else [args.wan]
+    if args.kind == "clear":
+        for wan in wans:
+            faults.clear(lab, wan)
+        print(f"cleared: {', '.join(wans)}")
+        return
+    if args.wan == "all":
+        raise containers.LabError("fault all: only `clear` applies to every WAN at once")
+    print(f"injected {faults.inject(lab, args.wan, args.kind, args.value).describe()}")
+
+
+def _command(words):
+    return words[1:] if words[:1] == ["--"] else words
+
+
+def _prefix_option(lab):
+    return "" if lab.prefix == topology.load().prefix else f" --prefix {lab.prefix}"
+
+
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="fault kinds:\n" + "\n".join(
+                                         f"  {kind:13} {text}" for kind, text in faults.KINDS.items()))
     parser.add_argument("--prefix", help="container name prefix (default: from topology.yml)")
     commands = parser.add_subparsers(dest="command", required=True)
-    for name in ("up", "down", "status", "inventory"):
+    for name in ("up", "down", "status"):
         commands.add_parser(name)
+    inventory = commands.add_parser("inventory")
+    inventory.add_argument("--lab-dir", default=CHECKOUT_LAB_DIR,
+                           help="lab/ as Ansible sees it (default: the inventory file's directory)")
     report = commands.add_parser("report")
     report.add_argument("--count", type=int, default=20)
     report.add_argument("--port", type=int, default=traffic.DEFAULT_PORT)
+    shell = commands.add_parser("ssh")
+    shell.add_argument("--host", default="router")
+    shell.add_argument("words", nargs=argparse.REMAINDER, metavar="-- COMMAND")
+    netns = commands.add_parser("netns")
+    netns.add_argument("host")
+    netns.add_argument("words", nargs=argparse.REMAINDER, metavar="-- COMMAND")
+    reboot = commands.add_parser("reboot")
+    reboot.add_argument("host", nargs="?", default="router")
+    fault = commands.add_parser("fault", epilog="kinds: " + ", ".join(faults.KINDS) + ", clear")
+    fault.add_argument("wan", help="a WAN name, or `all` (with clear)")
+    fault.add_argument("kind", choices=[*faults.KINDS, "clear"])
+    fault.add_argument("value", nargs="?", type=float,
+                       help="loss: percent; delay: milliseconds; flap: seconds per down/up cycle")
     return parser.parse_args(argv)
 
 
 COMMANDS = {"up": command_up, "down": command_down, "status": command_status,
-            "inventory": command_inventory, "report": command_report}
+            "inventory": command_inventory, "report": command_report, "ssh": command_ssh,
+            "netns": command_netns, "reboot": command_reboot, "fault": command_fault}
 
 
 def main(argv=None):

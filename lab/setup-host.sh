@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# Prepare a Debian bookworm host for the multiwan.pbr podman lab.
-# Run as root. Safe to run again: it only installs what is missing and only
-# rewrites the podman configuration when it lacks the settings the lab needs.
+# Prepare a Debian (bookworm) host for everything `make test` and `make demo` run: the system
+# packages, podman's configuration for the lab. Run as root. Safe to run again: it installs only
+# what is missing and rewrites the podman configuration only when it lacks the lab's settings.
+# On a system without apt it says which packages to install and stops.
 set -euo pipefail
 
 readonly PACKAGES=(
-    podman runc conmon mmdebstrap
-    iproute2 nftables conntrack iputils-ping
-    python3 python3-yaml ca-certificates
+    # the build and the Python venv; ansible-test's shellcheck sanity test; the data-path bench's iperf3
+    make python3 python3-venv python3-yaml shellcheck iperf3 openssl ca-certificates
+    # the real-kernel tests and the lab's wiring, run from the host inside namespaces
+    iproute2 nftables conntrack iptables iputils-ping procps
+    # the podman lab: images built with mmdebstrap, the router's offline apt repository
+    # (apt-ftparchive), ssh to the router through its network namespace (socat)
+    podman runc conmon mmdebstrap apt-utils openssh-client socat
 )
 readonly CONTAINERS_CONF=/etc/containers/containers.conf
 readonly CONF_MARKER="# managed by multiwan.pbr lab/setup-host.sh"
@@ -24,6 +29,13 @@ missing_packages() {
         dpkg-query -W -f='${Status}\n' "${package}" 2>/dev/null | grep -q '^install ok installed$' \
             || echo "${package}"
     done
+}
+
+require_apt() {
+    command -v apt-get >/dev/null && command -v dpkg-query >/dev/null && return
+    die "this is not a Debian-like system (no apt-get): install the equivalents of
+    ${PACKAGES[*]}
+and configure podman as write_containers_conf in $0 does, then run make again"
 }
 
 install_packages() {
@@ -83,6 +95,7 @@ check_podman() {
 
 main() {
     require_root
+    require_apt
     install_packages
     write_containers_conf
     check_podman

@@ -61,6 +61,10 @@ class Topology:
     def host(self, name):
         return self.data["hosts"][name]
 
+    def image_of(self, host):
+        """The image a host runs: its own `image`, else the topology's default."""
+        return self.host(host).get("image", self.image)
+
     def container(self, host):
         """Podman container name of a lab host."""
         return f"{self.prefix}-{host}"

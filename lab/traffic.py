@@ -13,12 +13,14 @@ packet stays inside the lab's namespaces.  Servers stop by themselves after
 
 import contextlib
 import json
+import re
 import subprocess
 import time
 from collections import Counter
 from dataclasses import dataclass
 
-from .containers import AGENT_PATH, ANTISPOOF_COUNTER, ANTISPOOF_TABLE, LabError, run
+from .containers import ANTISPOOF_COUNTER, ANTISPOOF_TABLE
+from .shell import AGENT_PATH, LabError, run, run_in_netns
 
 DEFAULT_PORT = 8080
 DEFAULT_LIFETIME = 300          # seconds a server lives unless stopped
@@ -58,10 +60,39 @@ def podman_exec(lab, host, argv, timeout=60, check=True):
 
 def ping(lab, host, destination, source=None, count=1, wait=1):
     """True when `destination` answers a ping from `host` (optionally from `source`)."""
-    argv = ["ping", "-n", "-q", "-c", str(count), "-W", str(wait), destination]
+    return _ping(lab, host, destination, source, count, wait).returncode == 0
+
+
+@dataclass(frozen=True)
+class PingSummary:
+    sent: int
+    received: int
+    average_ms: float = None        # None when nothing came back
+
+    @property
+    def loss_percent(self):
+        return 100 * (self.sent - self.received) / self.sent
+
+
+def ping_summary(lab, host, destination, count=20, interval=0.05, wait=2, source=None):
+    """Ping `count` times from `host`, `interval` seconds apart; what came back and how late."""
+    output = _ping(lab, host, destination, source, count, wait, interval).stdout
+    numbers = re.search(r"(\d+) packets transmitted, (\d+) received", output)
+    if not numbers:
+        raise LabError(f"{host}: ping {destination}: no summary in {output!r}")
+    rtt = re.search(r"= [\d.]+/([\d.]+)/", output)
+    return PingSummary(int(numbers[1]), int(numbers[2]), float(rtt[1]) if rtt else None)
+
+
+def _ping(lab, host, destination, source, count, wait, interval=None):
+    # The host's ping in the container's network namespace: the same packets, no podman exec.
+    argv = ["ping", "-n", "-q", "-c", str(count), "-W", f"{wait:g}", destination]
+    if interval is not None:
+        argv[1:1] = ["-i", f"{interval:g}"]
     if source:
         argv[1:1] = ["-I", source]
-    return podman_exec(lab, host, argv, timeout=count * wait + 10, check=False).returncode == 0
+    budget = count * ((interval or 1) + wait) + 10
+    return run_in_netns(lab.container(host), argv, check=False, timeout=budget)
 
 
 def start_server(lab, host, port=DEFAULT_PORT, proto="tcp", bind="::", lifetime=DEFAULT_LIFETIME):
@@ -131,8 +162,8 @@ def reaches(lab, host, destination, port=DEFAULT_PORT, source=None, proto="tcp",
 
 def spoofed_drops(lab, isp):
     """Packets the ISP's ingress filter has dropped so far (its named nft counter)."""
-    listing = json.loads(podman_exec(lab, isp, ["nft", "-j", "list", "counter", "inet",
-                                                ANTISPOOF_TABLE, ANTISPOOF_COUNTER]).stdout)
+    listing = json.loads(run_in_netns(lab.container(isp), ["nft", "-j", "list", "counter", "inet",
+                                                           ANTISPOOF_TABLE, ANTISPOOF_COUNTER]).stdout)
     counter = next(item["counter"] for item in listing["nftables"] if "counter" in item)
     return counter["packets"]
 
@@ -141,7 +172,8 @@ def _wait_listening(lab, server, deadline_seconds=10):
     flag = "-Hltn" if server.proto == "tcp" else "-Hlun"
     deadline = time.monotonic() + deadline_seconds
     while time.monotonic() < deadline:
-        listening = podman_exec(lab, server.host, ["ss", flag, f"sport = :{server.port}"], check=False)
+        # The host's ss in the container's namespace: the router may have no iproute2 yet.
+        listening = run_in_netns(lab.container(server.host), ["ss", flag, f"sport = :{server.port}"], check=False)
         if listening.stdout.strip():
             return
         time.sleep(0.1)

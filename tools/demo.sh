@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # `make demo`: multi-WAN policy routing on a real (containerised) Linux router, start to finish.
 #
-#   1. the podman lab: LAN client, router, two ISPs that drop spoofed sources, an internet host
-#      (host packages and the image only when missing; lab/README.md)
-#   2. playbooks/site.yml applies the role linux_multiwan to the router (lab/group_vars/linux_routers.yml)
+#   1. the podman lab: LAN client, a bare Debian router (systemd, sshd), two ISPs that drop spoofed
+#      sources, an internet host (host packages and the images only when missing; lab/README.md)
+#   2. playbooks/site.yml applies the role linux_multiwan to the router over ssh, as the router's login
+#      user with sudo (lab/inventory.yml); the role installs what it needs first (lab/group_vars/linux_routers.yml)
 #   3. the same playbook with --check --diff: nothing is left to change
 #   4. real traffic: which WAN each test flow used (lab/checks.py)
 #
-# The lab stays up for you to explore (`podman exec -it multiwan-lab-router bash`); `make lab-down` removes it.
+# The lab stays up for you to explore (`lab/lab.py ssh`); `make lab-down` removes it.
+# MULTIWAN_LAB_PREFIX=NAME runs the demo on a lab of that prefix (containers NAME-<host>) with an
+# inventory made for it, beside a demo lab someone else runs on this machine.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -16,8 +19,6 @@ readonly REPO
 export PATH="${REPO}/.venv/bin:${PATH}"
 export ANSIBLE_COLLECTIONS_PATH=${ANSIBLE_COLLECTIONS_PATH:-${REPO}/.collections}
 export ANSIBLE_CONFIG=${ANSIBLE_CONFIG:-${REPO}/ansible.cfg}
-readonly INVENTORY=lab/inventory.yml
-readonly ROUTER=multiwan-lab-router      # lab/topology.yml: prefix + host
 
 STARTED=${SECONDS}
 WORKDIR=$(mktemp -d /tmp/multiwan-demo.XXXXXX)
@@ -32,10 +33,20 @@ changed_count() { sed -n 's/^router .*changed=\([0-9]*\).*/\1/p' "$1"; }
 
 cd "${REPO}"
 
-step "1/4 The lab: client -- router -- isp1/isp2 -- inet (lab/up.sh)"
-lab/up.sh
+LAB=(python3 lab/lab.py)
+INVENTORY=lab/inventory.yml
+if [[ -n ${MULTIWAN_LAB_PREFIX:-} ]]; then
+    LAB+=(--prefix "${MULTIWAN_LAB_PREFIX}")
+    INVENTORY=${WORKDIR}/inventory.yml
+    "${LAB[@]}" inventory --lab-dir "${REPO}/lab" >"${INVENTORY}"
+    ln -s "${REPO}/lab/group_vars" "${WORKDIR}/group_vars"
+fi
+readonly LAB INVENTORY
 
-step "2/4 Apply multi-WAN routing: ansible-playbook -i ${INVENTORY} playbooks/site.yml"
+step "1/4 The lab: client -- router -- isp1/isp2 -- inet (lab/up.sh)"
+lab/up.sh "${LAB[@]:2}"
+
+step "2/4 Apply multi-WAN routing over ssh: ansible-playbook -i ${INVENTORY} playbooks/site.yml"
 ansible-playbook -i "${INVENTORY}" playbooks/site.yml | tee "${WORKDIR}/apply.log"
 
 step "3/4 Run it again with --check --diff: nothing may be left to change"
@@ -45,12 +56,13 @@ left=$(changed_count "${WORKDIR}/check.log")
 echo "--check --diff: changed=0, the router is exactly what the inventory says"
 
 step "4/4 Real traffic: which WAN each flow used (inet sees the WAN's masqueraded source)"
-echo "The router's policy rules (ip rule):"
-podman exec "${ROUTER}" ip rule show | sed 's/^/    /'
+echo "The router's policy rules (lab/lab.py ssh -- ip rule show):"
+"${LAB[@]}" ssh -- ip rule show | sed 's/^/    /'
 echo
-python3 lab/checks.py
+python3 lab/checks.py "${LAB[@]:2}"
 
 printf '\ndemo finished in %ds. The lab is still up:\n' "$((SECONDS - STARTED))"
-echo "  podman exec -it ${ROUTER} bash   # look around: ip rule; ip route show table all; nft list ruleset"
-echo "  python3 lab/checks.py                  # the traffic report again"
-echo "  make lab-down                          # remove the lab"
+echo "  ${LAB[*]} ssh    # log in: ip rule; ip route show table all; sudo nft list ruleset"
+echo "  ${LAB[*]} fault wan2 blackhole    # break a WAN on its ISP's side (lab/README.md); then: fault wan2 clear"
+echo "  python3 lab/checks.py ${LAB[*]:2}    # the traffic report again"
+echo "  ${LAB[*]} down    # remove the lab (make lab-down for the default one)"

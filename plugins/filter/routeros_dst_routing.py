@@ -15,7 +15,10 @@ description:
   - Computes the routing tables, default routes, C(/routing rule) entries and optional C(chain=output) mangle
     exclusions for the role C(multiwan.pbr.routeros_dst_routing), and the destinations the audit must see
     looked up with C(lookup-only-in-table).
-  - Fails naming the variable and the value when the input is inconsistent (e.g. a destination's WAN is not a WAN).
+  - Checks every config it makes with the engine of the module that gets it, offline, as that module checks
+    C(state=rendered), and fails naming the inventory variable and the value (e.g. a destination's WAN is not a
+    WAN, C(routeros_pbr_wans[1].distance=0)), so that the role fails before it changes anything. Nothing is
+    corrected on the way.
 options:
   _input:
     description: The WANs (C(routeros_pbr_wans)).
@@ -28,6 +31,9 @@ options:
     elements: dict
   output_exclusions:
     description: C(routeros_pbr_output_exclusions).
+    type: dict
+  placement:
+    description: C(routeros_pbr_rule_placement), checked only.
     type: dict
 """
 
@@ -49,9 +55,9 @@ from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import In
 from ansible_collections.multiwan.pbr.plugins.module_utils.routeros.layout import layout
 
 
-def routeros_dst_routing(wans, destinations=None, output_exclusions=None):
+def routeros_dst_routing(wans, destinations=None, output_exclusions=None, placement=None):
     try:
-        return layout(wans, destinations, output_exclusions)
+        return layout(wans, destinations, output_exclusions, placement)
     except InvalidInput as error:
         raise AnsibleFilterError("multiwan.pbr.routeros_dst_routing: %s" % error)
 

@@ -26,6 +26,10 @@ description:
   - Nothing outside O(table) is ever read or changed; the ruleset is never flushed. The module replaces the whole
     table in one C(nft -f) transaction (C(add table), C(delete table), the new table), validated first with
     C(nft -c). Connections keep their marks and NAT bindings across a replacement (they live in conntrack).
+  - "Ownership is proved by the table itself, not assumed from its name. Every table the module writes carries the
+    comment C(multiwan.pbr nft_connmark: managed by Ansible, edits are replaced); a table named O(table) without it
+    (another tool's firewall, say) fails the run before anything changes, and is never replaced or deleted. O(adopt)
+    takes over a table an earlier version of the module made."
   - Idempotence compares structure, not text. The listed table (C(nft -j list table)) and the wanted table (built
     in the same libnftables JSON shape) are normalised alike (no handles, no counter values, elements sorted, host
     addresses as prefixes) and compared.
@@ -53,6 +57,8 @@ options:
   table:
     description:
       - The name of the C(inet) table the module owns. Nothing else is ever touched.
+      - The table carries a marker (its comment); a table of this name without it is never replaced or deleted
+        (see O(adopt)).
     type: str
     default: multiwan_pbr
   mask:
@@ -64,13 +70,14 @@ options:
   wans:
     description:
       - The WAN links. Required when O(state) is V(present) or V(rendered).
-      - The order matters only for WANs without O(wans[].mark).
+      - Their order does not matter.
     type: list
     elements: dict
     suboptions:
       name:
         description:
-          - A name for the WAN (letters, digits, C(_)); it names the table's chains C(classify_<name>) and C(restore_<name>).
+          - A name for the WAN (a letter, then letters, digits and C(_), up to 32); it names the table's chains
+            C(classify_<name>) and C(restore_<name>), and derives the WAN's default O(wans[].mark).
         type: str
         required: true
       device:
@@ -81,8 +88,9 @@ options:
       mark:
         description:
           - The WAN's mark, inside O(mask) and not 0.
-          - When omitted, the WAN's position in O(wans) (1 for the first) shifted to the lowest set bit of O(mask),
-            so with C(0xff00) the first WAN is C(0x100), the second C(0x200).
+          - "When omitted, a mark derived from O(wans[].name) alone (a hash of the name spread over the bits of
+            O(mask)), so reordering, adding or removing other WANs never changes it. Two names whose derived marks
+            collide are refused: give the WAN you added an explicit mark, so the other keeps its own."
         type: str
       masquerade:
         description:
@@ -108,6 +116,15 @@ options:
         type: list
         elements: str
         default: []
+  adopt:
+    description:
+      - Take over a table named O(table) that carries no marker, as tables made by multiwan.pbr before the marker
+        existed do. The table is adopted only when its sets, maps and chains are the ones this module writes; it is
+        then replaced with the marked table (V(present)) or deleted (V(absent)).
+      - Without it, such a table is refused with a message, and never replaced or deleted.
+      - Once the table carries the marker this option changes nothing; leaving it on is safe.
+    type: bool
+    default: false
   state:
     description:
       - V(present) makes the table exactly what the options describe (the resource core's C(replaced)).
@@ -126,7 +143,7 @@ EXAMPLES = r"""
     mask: "0xff00"
     wans:
       - {name: isp_a, device: wan0, mark: "0x100", masquerade: true}
-      - {name: isp_b, device: wan1, masquerade: true}    # mark 0x200, from its position
+      - {name: isp_b, device: wan1, masquerade: true}    # mark derived from the name isp_b
     exclude:
       devices: [wg0]
       destinations: [192.168.0.0/16, 2001:db8:100::/48]
@@ -156,6 +173,12 @@ EXAMPLES = r"""
   multiwan.pbr.nft_connmark:
     table: multiwan_pbr
     state: absent
+
+- name: Take over the unmarked table an earlier multiwan.pbr made (once; it then carries the marker)
+  multiwan.pbr.nft_connmark:
+    wans:
+      - {name: isp_a, device: wan0, mark: "0x100"}
+    adopt: true
 """
 
 RETURN = r"""
@@ -164,7 +187,8 @@ commands:
   returned: when O(state) is V(present) or V(absent)
   type: list
   elements: str
-  sample: ["add table inet multiwan_pbr", "delete table inet multiwan_pbr", "add table inet multiwan_pbr",
+  sample: ["add table inet multiwan_pbr", "delete table inet multiwan_pbr",
+           "add table inet multiwan_pbr { comment \"multiwan.pbr nft_connmark: managed by Ansible, edits are replaced\"; }",
            "add chain inet multiwan_pbr restore_isp_a",
            "add rule inet multiwan_pbr restore_isp_a meta mark set meta mark & 0xffff01ff | 0x00000100"]
 before:
@@ -186,7 +210,8 @@ rendered:
   returned: when O(state) is V(rendered)
   type: list
   elements: str
-  sample: ["add table inet multiwan_pbr", "delete table inet multiwan_pbr", "add table inet multiwan_pbr",
+  sample: ["add table inet multiwan_pbr", "delete table inet multiwan_pbr",
+           "add table inet multiwan_pbr { comment \"multiwan.pbr nft_connmark: managed by Ansible, edits are replaced\"; }",
            "add map inet multiwan_pbr wan_marks { type mark : verdict; elements = { 0x00000100 : goto restore_isp_a } }"]
 gathered:
   description: The table's settings on the target (an empty list when the table does not exist), same shape as the options.
@@ -198,17 +223,16 @@ gathered:
             "exclude": {"devices": [], "destinations": []}}]
 """
 
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.fields import options_spec
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.shell import run_module
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux import nft_connmark as engine
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux.nft import Nft
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux.runners import LIBRARIES, may_write
 
 ARGUMENT_SPEC = dict(
-    table=dict(type="str", default=engine.DEFAULT_TABLE),
-    mask=dict(type="str", default=engine.DEFAULT_MASK),
-    wans=dict(type="list", elements="dict", options=engine.WAN_OPTIONS),
-    exclude=dict(type="dict", options=engine.EXCLUDE_OPTIONS),
+    adopt=dict(type="bool", default=False),
     state=dict(type="str", default="present", choices=list(engine.CORE_STATE)),
+    **options_spec(engine.CONFIG_FIELDS)
 )
 REQUIRED_IF = [("state", "present", ("wans",)), ("state", "rendered", ("wans",))]
 

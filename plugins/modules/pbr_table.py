@@ -46,9 +46,10 @@ options:
     description:
       - The ownership tag of routes. Routes are added with C(proto) set to it, and only routes whose protocol equals
         it are ever changed or removed.
-      - A number 4..255 or a name from C(rt_protos)/C(rt_protos.d); 0-3 (unspec, redirect, kernel, boot) are
-        refused, they tag routes nobody chose to own. The default, C(211), is the same as
-        M(multiwan.pbr.pbr_rule)'s; change it only together with every other run that manages the same host.
+      - A number 0..255 or a name from C(rt_protos)/C(rt_protos.d). The numbers iproute2 names by itself are refused
+        (0 C(unspec), 2 C(kernel), 3 C(boot), 4 C(static), 16 C(dhcp), 186 C(bgp) ...), because the kernel and other
+        tools put them on the routes they make. The default, C(211), is the same as M(multiwan.pbr.pbr_rule)'s; change
+        it only together with every other run that manages the same host.
     type: str
     default: '211'
   tables_file:
@@ -68,16 +69,19 @@ options:
     suboptions:
       name:
         description:
-          - The table's name (C(isp_a)), or its id as a number when it has no name.
+          - The table's name (C(isp_a)), or its id as a number (1..4294967295) when it has no name.
           - With O(config[].id), the name goes into O(tables_file) unless another rt_tables file already gives the
-            same name the same id. Without it, the name must be known already (O(tables_file), C(rt_tables),
-            another C(rt_tables.d) file, or V(main), V(local), V(default)); the entry then manages routes only.
+            same name the same id. Without it, the name must be known already (O(tables_file), C(rt_tables), another
+            C(rt_tables.d) file, or V(main), V(local), V(default)); the entry then manages routes only.
+          - With O(state=deleted), a name that no file knows (any more) has nothing to delete.
         type: str
         required: true
       id:
         description:
-          - The table's id, 1..4294967295, for a name of O(tables_file). The reserved ids 0, 253, 254 and 255 are
-            refused for new names, and so are an id or a name that another rt_tables file gives to another table.
+          - The table's id, 1..2147483647, for a name of O(tables_file); iproute2 ignores a name whose id is higher
+            (a table with such an id is named by its number in O(config[].name)). The reserved ids 0, 253, 254 and
+            255 are refused for new names, and so are an id or a name that another rt_tables file gives to another
+            table.
         type: int
       routes:
         description:
@@ -93,19 +97,19 @@ options:
             required: true
           type:
             description:
-              - The route type. V(throw) ends the lookup in this table (the next C(ip rule) is tried);
-                V(blackhole), V(unreachable) and V(prohibit) drop the packet. Only V(unicast) has next hops.
+              - The route type. V(throw) ends the lookup in this table (the next C(ip rule) is tried); V(blackhole),
+                V(unreachable) and V(prohibit) drop the packet. Only V(unicast) has next hops.
             type: str
-            choices: [unicast, throw, blackhole, unreachable, prohibit]
             default: unicast
+            choices: [unicast, throw, blackhole, unreachable, prohibit]
           via:
             description:
               - The gateway (C(via)). Needs O(config[].routes[].dev).
             type: str
           dev:
             description:
-              - The outgoing interface (C(dev)). With O(config[].routes[].via) it is required, so that the route
-                reads back as written; alone it makes a route on the link.
+              - The outgoing interface (C(dev)). With O(config[].routes[].via) it is required, so that the route reads
+                back as written; alone it makes a route on the link.
             type: str
           src:
             description:

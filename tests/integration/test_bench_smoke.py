@@ -34,14 +34,27 @@ def subjects(rows, case):
     return [row.subject for row in rows if row.case == case]
 
 
+def goals(rows, module):
+    return [(row.case, row.subject, row.baseline, row.goal) for row in rows if row.goal and row.subject.startswith(module)]
+
+
 @pytest.mark.netns
-def test_rules_bench_measures_the_module_against_the_floor_the_dump_and_the_loop():
+def test_rules_bench_measures_the_module_against_the_floors_the_dump_and_the_loop():
     rows = run_part("linux_rules")
     assert subjects(rows, "apply N=20") == [
-        "ip -batch file (floor)", "pbr_rule, bare process", "pbr_rule, task in ansible-playbook",
+        "ip -batch file (floor)", "pbr_rule, bare process", "pbr_rule, bare process",
+        "pbr_rule, task in ansible-playbook", "pbr_rule, task in ansible-playbook",
         "pbr_rule, whole ansible-playbook run", "ansible.builtin.command loop (extrapolated)",
         "pbr_rule, task in ansible-playbook"]
-    assert subjects(rows, "no change N=20")[0] == "one `ip -json rule show`"
+    assert subjects(rows, "no change N=20")[:3] == [
+        "one `ip -json rule show`", "module floor, bare process",
+        "module floor without the config argument, bare process"]
+    assert "module floor, task in ansible-playbook" in subjects(rows, "no change N=20")
+    assert goals(rows, "pbr_rule") == [
+        ("apply N=20", "pbr_rule, bare process", "ip -batch floor + module floor (bare)", 1.5),
+        ("apply N=20", "pbr_rule, task in ansible-playbook", "ip -batch floor + module floor (task)", 1.5),
+        ("no change N=20", "pbr_rule, bare process", "module floor, bare process", 2.0),
+        ("no change N=20", "pbr_rule, task in ansible-playbook", "module floor, task in ansible-playbook", 2.0)]
     assert "extrapolated x20" in rows[-3].note
     assert subjects(rows, "reference") == ["python + `import AnsibleModule` (fixed cost of any module process)"]
 
@@ -49,8 +62,13 @@ def test_rules_bench_measures_the_module_against_the_floor_the_dump_and_the_loop
 @pytest.mark.netns
 def test_routes_bench_measures_pbr_table_in_four_tables():
     rows = run_part("linux_routes")      # bare module only: part 1's smoke covers the playbook and the loop
-    assert subjects(rows, "apply N=20") == ["ip -batch file (floor)", "pbr_table, bare process"]
-    assert subjects(rows, "no change N=20") == ["one `ip -json route show table all`", "pbr_table, bare process"]
+    assert subjects(rows, "apply N=20") == ["ip -batch file (floor)", "pbr_table, bare process", "pbr_table, bare process"]
+    assert subjects(rows, "no change N=20") == [
+        "one `ip -json route show table all`", "module floor, bare process",
+        "module floor without the config argument, bare process"] + ["pbr_table, bare process"] * 3
+    assert goals(rows, "pbr_table") == [
+        ("apply N=20", "pbr_table, bare process", "ip -batch floor + module floor (bare)", 1.5),
+        ("no change N=20", "pbr_table, bare process", "module floor, bare process", 2.0)]
 
 
 @pytest.mark.routeros
@@ -64,12 +82,18 @@ def test_routeros_bench_compares_with_api_modify_and_no_change_is_one_print():
 
 
 @pytest.mark.netns
-def test_data_path_bench_forwards_with_every_table_size():
-    rows = run_part("datapath")
-    assert [row.subject for row in rows] == [
-        "no table", "conntrack only (one `ct state new` rule)", "nft_connmark, 2 WANs", "nft_connmark, 8 WANs",
-        "nft_connmark, 32 WANs", "nft_connmark, 8 WANs", "nft_connmark, 32 WANs"]
-    assert all(row.unit == "pps" for row in rows)
+def test_data_path_bench_forwards_with_every_ruleset_and_table_size():
+    rows = run_part("datapath")     # every ruleset loads, forwards, and gives the flow WAN1's mark (checked inside)
+    connmark = ["nft_connmark, %d WANs" % wans for wans in (2, 8, 32)]
+    field_note = ["field note ruleset (nft, seed 001), %d WANs" % wans for wans in (2, 8, 32)]
+    mwan3 = ["mwan3-style ruleset (iptables-nft, seed 002), %d WANs" % wans for wans in (2, 8, 32)]
+    against_no_table = [row.subject for row in rows if row.baseline == "no table"]
+    assert against_no_table == ["conntrack only (one `ct state new` rule)"] + [
+        subject for triple in zip(connmark, field_note, mwan3) for subject in triple]
+    goals = [(row.subject, row.baseline, row.goal) for row in rows if row.goal]
+    assert goals == [(connmark[1], connmark[0], 1.1), (connmark[2], connmark[0], 1.1)] + [
+        (ours, theirs, 1.0) for alternative in (field_note, mwan3) for ours, theirs in zip(connmark, alternative)]
+    assert all(row.unit == "us" and row.samples for row in rows)
 
 
 def test_report_has_the_machine_the_table_and_every_sample():

@@ -1,8 +1,9 @@
 """The role linux_multiwan's Molecule scenario, end to end: `molecule test` in the role directory.
 
-The scenario builds its own podman lab (prefix "mol"), converges playbooks/site.yml, checks
-idempotence, sends real traffic (lab/checks.py), simulates a reboot from the unit the role
-wrote, and takes the lab down (roles/linux_multiwan/molecule/default/).
+The scenario builds its own podman lab (prefix MULTIWAN_LAB_PREFIX, default "mol") with a bare
+router reached over ssh, converges playbooks/site.yml (the role installs its packages first), checks
+idempotence, sends real traffic (lab/checks.py), reboots the router for real and checks the role's
+unit restored everything, and takes the lab down (roles/linux_multiwan/molecule/default/).
 
 Needs root and podman, like tests/integration/lab; without them it fails rather than skips.
 """
@@ -24,9 +25,13 @@ FAILURE_CONTEXT = 25
 pytestmark = pytest.mark.lab
 
 
-def test_molecule_test_passes():
+def test_molecule_test_passes(tmp_path):
     # molecule.yml sets ANSIBLE_COLLECTIONS_PATH itself; molecule and ansible come from this venv.
-    environment = dict(os.environ, PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    # Molecule keeps a scenario's state (instance config, inventory) in ~/.ansible/tmp under a name made
+    # from the role's directory name only: every checkout on the machine would share it, and a run in
+    # another one could rewrite it mid-test. This run's state is its own.
+    environment = dict(os.environ, PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+                       MOLECULE_EPHEMERAL_DIRECTORY=str(tmp_path / "molecule"))
     completed = subprocess.run([str(VENV_BIN / "molecule"), "test"], cwd=ROLE, env=environment,
                                capture_output=True, text=True, timeout=TIMEOUT_SECONDS, check=False)
     output = (completed.stdout + completed.stderr).splitlines()

@@ -12,6 +12,7 @@ import time
 import pytest
 
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux import nft_connmark as engine
+from ansible_collections.multiwan.pbr.plugins.module_utils.linux.nft import table_comment, with_table_comment
 from support.modules import run_module
 from support.multiwan_topology import CLIENT, INET, ROUTER_WAN, Agent, Server, Topology
 from support.netns import Netns
@@ -19,7 +20,7 @@ from support.netns import Netns
 pytestmark = pytest.mark.netns
 
 WANS = [{"name": "isp_a", "device": "wan1", "mark": "0x100", "masquerade": True},
-        {"name": "isp_b", "device": "wan2", "masquerade": True}]
+        {"name": "isp_b", "device": "wan2", "mark": "0x200", "masquerade": True}]
 SETTINGS = {"table": "multiwan_pbr", "mask": "0xff00", "wans": WANS,
             "exclude": {"devices": ["wg0"], "destinations": ["192.168.0.0/16", "fd00::/8"]}}
 ECHO_PORT, FORWARDED_PORT, LAN_PORT = 7000, 8080, 9000
@@ -60,6 +61,12 @@ def connmark(net, check_mode=False, diff=False, **options):
 def listing(net, table="multiwan_pbr"):
     out = net.router.run("nft", "-j", "list", "table", "inet", table, check=False)
     return json.loads(out) if out.strip() else None
+
+
+def listing_with_comment(node, table="multiwan_pbr"):
+    """The listing as the runner reads it: nft 1.0.6 prints a table's comment only in text."""
+    listed = json.loads(node.run("nft", "-j", "list", "table", "inet", table))
+    return with_table_comment(listed, table_comment(node.run("nft", "list", "table", "inet", table)))
 
 
 def eventually(read, expected, seconds=3.0):
@@ -107,8 +114,8 @@ def test_apply_is_idempotent_and_touches_nothing_else(net, no_table):
     applied = connmark(net, diff=True)
     assert applied["changed"] and not applied.get("warnings"), applied
     assert applied["after"] == [engine.normalise(SETTINGS).config]
-    # the listed table IS the wanted structure (compared in the canonical form, not as text)
-    assert engine.parse(listing(net), {}) == [engine.normalise(SETTINGS)]
+    # the listed table IS the wanted structure (compared in the canonical form, not as text), marked as ours
+    assert engine.parse(listing_with_comment(net.router), {}) == [engine.normalise(SETTINGS)]
 
     again = connmark(net, diff=True)
     assert again["changed"] is False and again["commands"] == []
@@ -138,7 +145,7 @@ def test_rendered_script_builds_the_same_table_as_the_module(net):
     script = run_module("nft_connmark", dict(SETTINGS, state="rendered"))["rendered"]
     with Netns("mws") as scratch:
         scratch.run("nft", "-f", "-", input="\n".join(script) + "\n")
-        listed = json.loads(scratch.run("nft", "-j", "list", "table", "inet", "multiwan_pbr"))
+        listed = listing_with_comment(scratch)
     assert engine.parse(listed, {}) == [engine.normalise(SETTINGS)]
 
 
@@ -147,6 +154,49 @@ def test_absent_removes_only_the_owned_table(net):
     assert connmark(net, state="absent")["changed"]
     assert listing(net) is None and listing(net, "other_tool") is not None
     assert connmark(net, state="absent")["changed"] is False
+
+
+# ---------------------------------------------------------------------------
+# Ownership: only a table that carries the marker is the module's (issue 11, defect 8)
+
+FIREWALL = """
+table inet fw {
+    chain input {
+        type filter hook input priority filter; policy accept;
+        ct state established,related accept
+        tcp dport 22 accept
+    }
+}
+"""
+
+
+def test_a_table_without_the_marker_is_refused_and_left_as_it_was(net):
+    net.router.run("nft", "-f", "-", input=FIREWALL)
+    try:
+        before = net.router.run("nft", "list", "table", "inet", "fw")
+        for options, check_mode in (({}, True), ({}, False), ({"state": "absent"}, False), ({"adopt": True}, False)):
+            result = connmark(net, check_mode=check_mode, table="fw", **options)
+            assert result["failed"] and result["field"] == "table" and result["value"] == "fw", result
+            assert "marker" in result["msg"]
+        assert net.router.run("nft", "list", "table", "inet", "fw") == before
+    finally:
+        net.router.run("nft", "delete", "table", "inet", "fw")
+
+
+def test_a_table_an_earlier_version_made_is_adopted_once_with_adopt(net, no_table):
+    # what versions before the marker wrote: the same table, without the comment
+    script = run_module("nft_connmark", dict(SETTINGS, state="rendered"))["rendered"]
+    net.router.run("nft", "-f", "-", input="\n".join(line.split(" { comment ")[0] for line in script) + "\n")
+    legacy = net.router.run("nft", "list", "table", "inet", "multiwan_pbr")
+    refused = connmark(net)
+    assert refused["failed"] and "adopt: true" in refused["msg"]
+    assert net.router.run("nft", "list", "table", "inet", "multiwan_pbr") == legacy
+
+    adopted = connmark(net, adopt=True)
+    assert adopted["changed"] and table_comment(net.router.run("nft", "list", "table", "inet", "multiwan_pbr")) \
+        == engine.OWNER_COMMENT
+    assert connmark(net, adopt=True)["changed"] is False
+    assert connmark(net)["changed"] is False                # marked now: adopt is no longer needed
 
 
 # ---------------------------------------------------------------------------

@@ -15,7 +15,8 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-COLLECTIONS = os.path.join(ROOT, ".collections")
+# The checkout as ansible_collections.multiwan.pbr (conftest.py): the module file and its module_utils alike.
+COLLECTIONS = os.path.join(ROOT, ".build", "checkout")
 
 
 def module_path(name):

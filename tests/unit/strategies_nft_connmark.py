@@ -4,6 +4,8 @@ import string
 
 from hypothesis import strategies as st
 
+from ansible_collections.multiwan.pbr.plugins.module_utils.linux.nft_connmark import default_mark, free_marks
+
 # built from alphabets, not from_regex: several times faster, and the suite has a time budget
 WAN_NAMES = st.builds(str.__add__, st.sampled_from(string.ascii_letters),
                       st.text(string.ascii_letters + string.digits + "_", max_size=11))
@@ -27,22 +29,25 @@ def masks(draw):
 
 @st.composite
 def settings(draw):
-    """Valid module settings: distinct names and devices, marks explicit or derived, never colliding."""
+    """Valid module settings: distinct names and devices, marks explicit or derived from the name, never
+    colliding (a WAN whose derived mark is taken gets a free one spelt out, as the refusal asks)."""
     mask = draw(masks())
-    count = draw(st.integers(1, 3))       # a 2-bit mask holds 3 derived marks
+    count = draw(st.integers(1, 3))       # a 2-bit mask holds 3 marks
     names = draw(st.lists(WAN_NAMES, min_size=count, max_size=count, unique=True))
     devices = draw(st.lists(DEVICE_NAMES, min_size=count + 2, max_size=count + 2, unique=True))
-    lowest = mask & -mask
-    wans = []
+    wans, used = [], set()
     for index, name in enumerate(names):
         wan = {"name": name, "device": devices[index], "masquerade": draw(st.booleans())}
-        if draw(st.booleans()):
-            wan["mark"] = hex((index + 1) * lowest)       # the derived mark, spelt out
+        mark = default_mark(name, mask)
+        if mark in used or draw(st.booleans()):
+            wan["mark"] = mark = hex(mark) if mark not in used else free_marks(used, mask, count=1)[0]
+            mark = int(mark, 16)
+        used.add(mark)
         wans.append(wan)
     return {
         "table": draw(st.sampled_from(["multiwan_pbr", "pbr2", "T_x"])),
         "mask": draw(st.sampled_from([hex(mask), str(mask)])),
-        "wans": draw(st.permutations(wans)) if all("mark" in wan for wan in wans) else wans,
+        "wans": draw(st.permutations(wans)),
         "exclude": {"devices": devices[count:count + draw(st.integers(0, 2))],
                     "destinations": draw(st.lists(PREFIXES, max_size=4))},
     }

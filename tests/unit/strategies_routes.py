@@ -10,7 +10,9 @@ from dataclasses import replace
 
 from hypothesis import strategies as st
 
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import DELETE
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux import pbr_table as engine
+from ansible_collections.multiwan.pbr.plugins.module_utils.linux.rt_tables_file import edited_text
 
 DEBIAN_RT_TABLES = "255\tlocal\n254\tmain\n253\tdefault\n0\tunspec\n"
 USER_TABLES = "# the user's own drop-in\n200\tvpn\n"
@@ -127,3 +129,83 @@ def host_states(draw):
     routes = [record for record in current if isinstance(record, engine.Route)]
     names = [record for record in current if isinstance(record, engine.TableName)]
     return facts, draw(st.permutations(routes + foreign)) + names
+
+
+@st.composite
+def hosts_with_configs(draw):
+    """``(facts, current records, config entries)``, the entries often naming the host's own tables again,
+    with either id: a plan that renumbers a table is where a run cut short could strand its routes."""
+    facts, current = draw(host_states())
+    entries = draw(TABLES)
+    named = set(entry["name"] for entry in entries)
+    for number, name in facts.own:
+        if name not in named:
+            entries.append({"name": name, "id": draw(st.sampled_from(NAME_IDS[name])),
+                            "routes": draw(st.lists(ROUTES, unique_by=_identity, max_size=3))})
+    return facts, current, entries
+
+
+# ---------------------------------------------------------------------------
+# A host as the engine sees it, for tests that apply plans (or parts of them) and read back
+
+
+TYPE_NUMBERS = dict((name, number) for number, name in engine.TYPE_NAMES.items())
+SCOPE_NUMBERS = dict((name, number) for number, name in engine.SCOPE_NAMES.items())
+
+
+class HostModel(object):
+    """Routes and the module's names file, read back as ``ip -N -json route show table all`` and the
+    name files would show them; ``apply`` changes them as the runner and the kernel would for each op."""
+
+    def __init__(self, routes, names_text):
+        self.routes = dict((route.key, route) for route in routes)
+        self.names_text = names_text
+
+    @classmethod
+    def of(cls, records):
+        names = [record for record in records if isinstance(record, engine.TableName)]
+        text = "".join("%d\t%s\n" % (record.id, record.name) for record in names)
+        return cls([record for record in records if isinstance(record, engine.Route)], text)
+
+    def copy(self):
+        return HostModel(self.routes.values(), self.names_text)
+
+    def dump(self):
+        dump = dump_of_names(())
+        dump["rt_tables_d"]["multiwan_pbr.conf"] = self.names_text
+        for family, key in (("ipv4", "routes4"), ("ipv6", "routes6")):
+            dump[key] = [dump_entry(route) for route in self.routes.values() if route.family == family]
+        return dump
+
+    def apply(self, op):
+        """One op, as its command would change the host (file edits through the runner's own function)."""
+        record = op.record
+        if isinstance(record, engine.TableName):
+            self.names_text = edited_text(self.names_text, engine.render_op(op, engine.DEFAULT_TABLES_FILE))
+        elif op.verb == DELETE:
+            del self.routes[record.key]
+        else:
+            self.routes[record.key] = record
+
+    def state(self):
+        """What a run leaves behind: every route (with its owner) and the names of our file."""
+        return set(self.routes.values()), sorted(engine.parse_id_lines([self.names_text]))
+
+
+def dump_entry(route):
+    """One route as ``ip -N -json route show`` prints it."""
+    entry = {"dst": "default" if engine.is_default(route.dst) else route.dst, "table": str(route.table),
+             "protocol": str(route.protocol), "flags": ["onlink"] if route.onlink else []}
+    if route.type != "unicast":
+        entry["type"] = str(TYPE_NUMBERS[route.type])
+    if route.scope != "global":
+        entry["scope"] = str(SCOPE_NUMBERS[route.scope])
+    if route.metric:
+        entry["metric"] = route.metric
+    for key, value in (("gateway", route.via), ("dev", route.dev), ("prefsrc", route.src)):
+        if value:
+            entry[key] = value
+    if route.nexthops:
+        entry["nexthops"] = [dict({"gateway": hop.via} if hop.via else {}, dev=hop.dev, weight=hop.weight,
+                                  flags=["onlink"] if hop.onlink else []) for hop in route.nexthops]
+    return entry

@@ -24,13 +24,18 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import dataclasses
+import hashlib
 import re
 
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.addresses import address
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.commands import batch_word
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import InvalidInput
 
 MAX_U32 = 4294967295
-_NUMBER = re.compile(r"\s*(0[xX][0-9a-fA-F]+|\d+)\s*\Z")
+# Decimal without a leading zero, or 0x-hex: int(text, 0) takes exactly these, and "0101" would be
+# ambiguous anyway: ip reads it as octal 65 on its command line and as 101 in rt_tables
+# (tests/integration/test_pbr_table.py::test_what_iproute2_makes_of_table_ids).
+_NUMBER = re.compile(r"\s*(0[xX][0-9a-fA-F]+|0|[1-9][0-9]*)\s*\Z")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,6 +47,7 @@ class Kind:
     normalise: object
     show: object = str
     choices: tuple = None
+    elements: str = None        # the spec's ``elements`` of a list of plain values (``"str"``)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,8 +107,12 @@ def _spec(field):
         spec["default"] = field.default
     if field.kind.choices:
         spec["choices"] = list(field.kind.choices)
+    if field.kind.elements:
+        spec["elements"] = field.kind.elements
     if field.suboptions:
-        spec.update(elements="dict", options=options_spec(field.suboptions))
+        if field.kind.spec_type == "list":
+            spec["elements"] = "dict"
+        spec["options"] = options_spec(field.suboptions)
     return spec
 
 
@@ -210,6 +220,9 @@ def _interface(value, field_name):
 _INTERFACE = re.compile(r'[!$-&(-.0-9;-\[\]-~]+\Z')
 INTERFACE = Kind("str", _interface)
 
+# One IPv4 or IPv6 address in canonical text (core.addresses); the entry decides the family.
+ADDRESS = Kind("str", address)
+
 
 def number_range(low, high, what):
     """``"443"`` -> (443, 443), ``"1000-2000"`` -> (1000, 2000), each end ``low..high``."""
@@ -251,3 +264,22 @@ def _text(value, field_name):
 
 
 TEXT = Kind("str", _text)
+
+
+def list_of(kind):
+    """A list of ``kind`` values (``"str"`` elements), each checked and normalised; ``field_name[i]`` names one."""
+    def normalise(values, field_name):
+        if not isinstance(values, (list, tuple)):
+            raise InvalidInput(field_name, values, "is not a list")
+        return [kind.normalise(value, "%s[%d]" % (field_name, index)) for index, value in enumerate(values)]
+    return Kind("list", normalise, elements="str")
+
+
+def number_from_name(name, count, purpose=""):
+    """A number ``0 .. count-1`` that depends on ``purpose`` and ``name`` alone.
+
+    An identity derived this way (a WAN's mark or table id) stays put when other names come, go
+    or change order: no position is involved. SHA-256, not ``hash()``, which Python salts per run.
+    """
+    digest = hashlib.sha256(("%s:%s" % (purpose, name)).encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % count

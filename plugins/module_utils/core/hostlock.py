@@ -7,8 +7,9 @@ Two runs that read the same rules and then apply their plans would each plan aga
 state the other is changing. Every Linux runner that may write takes this lock before its
 first read and keeps it until the module process (or the agent's apply) ends.
 
-The lock lives in a directory only root can enter (``/run/multiwan-pbr``, mode 0700), so no
-other user can open the file, let alone ``flock`` it and make root's runs wait. A run that
+The lock is a file only root can open (mode 0600) in a directory only root can write
+(``/run/multiwan-pbr``, where the failover agent keeps its status too), so no other user can
+``flock`` it and make root's runs wait, nor put a file of their own in its place. A run that
 only reads (``gathered``, check mode) takes no lock: it changes nothing another run could
 trip over, and it works without root. A run that would write without root fails cleanly.
 """
@@ -53,17 +54,27 @@ def release_host_lock(path=DEFAULT_LOCK_PATH):
 
 
 def _open_lock(path):
-    """The lock file, in a directory made 0700 for root; a clean ``DeviceError`` for anyone else."""
+    """The lock file (0600) in a directory only its owner writes; a clean ``DeviceError`` for anyone else."""
     directory = os.path.dirname(path)
     try:
         if not os.path.isdir(directory):
-            os.makedirs(directory, 0o700)
+            os.makedirs(directory, 0o755)
         status = os.lstat(directory)
-        if status.st_uid != os.geteuid() or status.st_mode & 0o077:
-            raise DeviceError("the lock directory %s must belong to the user running multiwan.pbr (uid %d) and be "
-                              "closed to everyone else (mode 0700); it is uid %d mode %o"
-                              % (directory, os.geteuid(), status.st_uid, status.st_mode & 0o777))
-        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), 0o600)
+        if status.st_uid != os.geteuid() or status.st_mode & 0o022:
+            raise DeviceError(_refusal(directory, status))
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), 0o600)
+        os.fchmod(descriptor, 0o600)        # a file an earlier version left readable by all is closed again
+        return descriptor
     except (IOError, OSError) as error:
         raise DeviceError("cannot take the host lock %s: %s (changing routing state needs root; "
                           "use become: true)" % (path, error.strerror or error))
+
+
+def _refusal(directory, status):
+    """Why a lock directory that is not ours alone is not used."""
+    if status.st_uid == 0 and os.geteuid() != 0:
+        return ("cannot take the host lock in %s, which is root's: changing routing state needs root "
+                "(use become: true); this run is uid %d" % (directory, os.geteuid()))
+    return ("the lock directory %s must belong to the user running multiwan.pbr (uid %d) and be writable by "
+            "nobody else; it is uid %d mode %o"
+            % (directory, os.geteuid(), status.st_uid, status.st_mode & 0o777))

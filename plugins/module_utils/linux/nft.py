@@ -34,12 +34,17 @@ class Nft(object):
             hold_host_lock()
 
     def dump(self):
-        """``nft -j list table`` as parsed JSON; a table that does not exist is an empty dump."""
+        """``nft -j list table`` as parsed JSON, its table object with the table's ``comment``;
+        a table that does not exist is an empty dump."""
         listed = self._json(["list", "tables", self.family])
         names = [entry["table"]["name"] for entry in listed.get("nftables", []) if "table" in entry]
         if self.table not in names:
             return {"nftables": []}
-        return self._json(["list", "table", self.family, self.table])
+        dump = self._json(["list", "table", self.family, self.table])
+        if any("comment" in entry["table"] for entry in dump.get("nftables", []) if "table" in entry):
+            return dump
+        # nft 1.0.6 lists a table's comment in text but leaves it out of -j (the ownership marker lives there)
+        return with_table_comment(dump, table_comment(self._text(["list", "table", self.family, self.table])))
 
     def check(self, script):
         """Validate ``script`` without applying it; ``ApplyFailed`` names the refused line."""
@@ -55,13 +60,18 @@ class Nft(object):
 
     def _json(self, argv):
         command = [self.nft, "-j"] + argv
-        rc, out, err = self.module.run_command(command, **_RUN_OPTIONS)
-        if rc != 0:
-            raise DeviceError("%s failed: %s" % (" ".join(command), err.strip()))
+        out = self._text(argv, command)
         try:
             return json.loads(out) if out.strip() else {"nftables": []}
         except ValueError as error:
             raise DeviceError("%s printed no JSON: %s" % (" ".join(command), error))
+
+    def _text(self, argv, command=None):
+        command = command or [self.nft] + argv
+        rc, out, err = self.module.run_command(command, **_RUN_OPTIONS)
+        if rc != 0:
+            raise DeviceError("%s failed: %s" % (" ".join(command), err.strip()))
+        return out
 
     def _run_script(self, options, script):
         command = [self.nft] + options
@@ -77,3 +87,26 @@ def refused_line(options, script, stderr):
     if match and 0 < int(match.group(1)) <= len(lines):
         return lines[int(match.group(1)) - 1]
     return "nft %s" % " ".join(options)
+
+
+def table_comment(listing):
+    """The comment of the table ``nft list table`` printed (text), or ``None``.
+
+    Only the table's own header is read: the lines after ``table <family> <name> {`` up to the
+    first block (set, map, chain ...), where nft prints ``comment "<text>"`` with one tab.
+    """
+    for line in listing.splitlines()[1:]:
+        if line.startswith('\tcomment "') and line.endswith('"'):
+            return line[len('\tcomment "'):-1]
+        if line.endswith("{") or line.startswith("}"):
+            return None
+    return None
+
+
+def with_table_comment(dump, comment):
+    """``dump`` with ``comment`` in its table object, where later nft versions print it."""
+    if comment is None:
+        return dump
+    objects = [dict(entry, table=dict(entry["table"], comment=comment)) if "table" in entry else entry
+               for entry in dump.get("nftables", [])]
+    return dict(dump, nftables=objects)

@@ -28,6 +28,12 @@ The ruleset (``docs/modules/nft_connmark.md`` explains each choice)::
 so the wanted JSON equals the listed JSON. nft refuses a non-constant right-hand side
 (``meta mark set meta mark & M | ct mark & M``), hence one small chain per WAN with
 constants only, chosen by one verdict-map lookup whatever the number of WANs.
+
+Ownership is proved by the device, not assumed from a name: the module writes
+``OWNER_COMMENT`` as the table's comment whenever it creates or replaces the table, and
+a table of the wanted name without it is refused, never replaced or deleted. A table an
+earlier version made (no comment) is taken over only with ``adopt``, and only when its
+content is this module's layout (``is_connmark_layout``).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -42,31 +48,21 @@ from ansible_collections.multiwan.pbr.plugins.module_utils.core import addresses
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.commands import ScriptLine
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.engine import Engine
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import InvalidInput
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.fields import (
+    BOOLEAN, INTERFACE, Field, Kind, hex_integer, list_of, number_from_name, options_spec)
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import ADD, DELETE, REPLACE
 
 FAMILY = "inet"
 DEFAULT_TABLE = "multiwan_pbr"
 DEFAULT_MASK = "0xff00"
 ALL_BITS = 0xFFFFFFFF
+# The marker that proves a table is this module's: the table's own comment, written whenever the
+# module creates or replaces the table and checked on every run. A table without it is never
+# replaced or deleted (``finish_plan``); ``adopt`` takes over one an earlier version made.
+OWNER_COMMENT = "multiwan.pbr nft_connmark: managed by Ansible, edits are replaced"
 
 # The module's own states, and the core state each one is (see the module's DOCUMENTATION).
 CORE_STATE = {"present": "replaced", "absent": "deleted", "rendered": "rendered", "gathered": "gathered"}
-
-WAN_OPTIONS = dict(
-    name=dict(type="str", required=True),
-    device=dict(type="str", required=True),
-    mark=dict(type="str"),
-    masquerade=dict(type="bool", default=False),
-)
-EXCLUDE_OPTIONS = dict(
-    devices=dict(type="list", elements="str", default=[]),
-    destinations=dict(type="list", elements="str", default=[]),
-)
-
-# Names end up inside nft identifiers (chain names) and quoted strings (device names).
-TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
-WAN_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,31}$")
-DEVICE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@+-]{0,14}$")   # IFNAMSIZ 16, no quotes, '/', ':' or blanks
 
 WAN_DEVICES_MAP = "wan_devices"
 WAN_MARKS_MAP = "wan_marks"
@@ -75,18 +71,93 @@ RESTORE_PREFIX = "restore_"
 EXCLUDED_DEVICES_SET = "excluded_devices"
 EXCLUDED_SETS = {addresses.IPV4: ("excluded_ipv4", "ipv4_addr", "ip"), addresses.IPV6: ("excluded_ipv6", "ipv6_addr", "ip6")}
 MASQUERADE_SET = "masquerade_devices"
+HOOK_CHAINS = ("prerouting", "output", "postrouting")
+NAT_CHAIN = "nat_postrouting"
 MANGLE, SRCNAT = -150, 100
+
+
+# ---------------------------------------------------------------------------
+# The options, each declared once (core.fields): the argument spec and DOCUMENTATION derive from them
+
+
+def _matching(pattern, what):
+    def normalise(value, field_name):
+        if not isinstance(value, str) or not pattern.match(value):
+            raise InvalidInput(field_name, value, "is not %s (%s)" % (what, pattern.pattern))
+        return value
+    return normalise
+
+
+def _nft_device(value, field_name):
+    # Linux allows more than nft can carry: in a set of type ifname a trailing '*' is a wildcard.
+    return _matching(_DEVICE_NAME, "a device name nft takes literally")(INTERFACE.normalise(value, field_name), field_name)
+
+
+def _prefix(value, field_name):
+    return addresses.prefix(value, field_name)
+
+
+# Names end up inside nft identifiers (chain names) and quoted strings (device names).
+_TABLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}\Z")
+_WAN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,31}\Z")
+_DEVICE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@+-]{0,14}\Z")
+TABLE_NAME = Kind("str", _matching(_TABLE_NAME, "an nft table name"))
+WAN_NAME = Kind("str", _matching(_WAN_NAME, "a WAN name"))
+NFT_DEVICE = Kind("str", _nft_device)
+MARK = hex_integer(0, ALL_BITS)
+
+WAN_FIELDS = (
+    Field("name", WAN_NAME, required=True, doc=(
+        "A name for the WAN (a letter, then letters, digits and C(_), up to 32); it names the table's chains "
+        "C(classify_<name>) and C(restore_<name>), and derives the WAN's default O(wans[].mark).",)),
+    Field("device", NFT_DEVICE, required=True, doc=(
+        "The network device of the WAN (C(iifname)/C(oifname)).",)),
+    Field("mark", MARK, doc=(
+        "The WAN's mark, inside O(mask) and not 0.",
+        "When omitted, a mark derived from O(wans[].name) alone (a hash of the name spread over the bits of O(mask)), "
+        "so reordering, adding or removing other WANs never changes it. Two names whose derived marks collide are "
+        "refused: give the WAN you added an explicit mark, so the other keeps its own.")),
+    Field("masquerade", BOOLEAN, default=False, doc=(
+        "Masquerade connections that leave through this WAN (a C(nat postrouting) chain in the same table).",)),
+)
+EXCLUDE_FIELDS = (
+    Field("devices", list_of(NFT_DEVICE), default=[], doc=(
+        "Devices (tunnels, LAN bridges) whose packets are never classified or marked, by C(iifname) in "
+        "C(prerouting) and by C(oifname) in C(output) and C(postrouting).",)),
+    Field("destinations", list_of(Kind("str", _prefix)), default=[], doc=(
+        "IPv4 and IPv6 prefixes whose packets are never classified or marked (C(ip daddr), C(ip6 daddr)).",
+        "Overlapping and adjacent prefixes are merged.")),
+)
+# One config entry is the whole table: these are also the module's options of the same names.
+CONFIG_FIELDS = (
+    Field("table", TABLE_NAME, default=DEFAULT_TABLE, doc=(
+        "The name of the C(inet) table the module owns. Nothing else is ever touched.",
+        "The table carries a marker (its comment); a table of this name without it is never replaced or deleted "
+        "(see O(adopt)).")),
+    Field("mask", MARK, default=DEFAULT_MASK, doc=(
+        "The bits of the packet and connection mark this table owns, as a number (C(0xff00) or C(65280)).",
+        "Bits outside the mask are never read or written.")),
+    Field("wans", Kind("list", None), suboptions=WAN_FIELDS, doc=(
+        "The WAN links. Required when O(state) is V(present) or V(rendered).",
+        "Their order does not matter.")),
+    Field("exclude", Kind("dict", None), suboptions=EXCLUDE_FIELDS, doc=(
+        "Traffic that is never classified or marked.",)),
+)
+CONFIG_SPEC = dict(type="list", elements="dict", options=options_spec(CONFIG_FIELDS))
 
 
 @dataclass(frozen=True)
 class ConnmarkTable:
-    """The owned table: ``body`` (canonical JSON text) is what is compared; ``config`` is for people."""
+    """The owned table: ``body`` (canonical JSON text) and ``marked`` (it carries ``OWNER_COMMENT``)
+    are what is compared; ``config`` is for people. An adopted table is owned but not yet marked,
+    so the plan replaces it and writes the marker."""
 
     family: str
     name: str
     body: str
     owned: bool = True
     config: dict = field(default=None, compare=False, hash=False)
+    marked: bool = True
 
     @property
     def key(self):
@@ -111,6 +182,7 @@ def resource_params(module_params):
         "config": [settings] if state in ("present", "rendered") else [],
         "running_config": None,
         "table": module_params["table"],
+        "adopt": bool(module_params.get("adopt")),
     }
 
 
@@ -120,9 +192,9 @@ def resource_params(module_params):
 
 def normalise(item, params=None, facts=None):
     """One table's settings into the record the device must hold; ``InvalidInput`` on bad input."""
-    table = _checked_name(item.get("table") or DEFAULT_TABLE, "table", TABLE_NAME)
+    table = TABLE_NAME.normalise(item.get("table") or DEFAULT_TABLE, "table")
     mask_value = item.get("mask") or DEFAULT_MASK
-    mask = _bits(mask_value, "mask")
+    mask = MARK.normalise(mask_value, "mask")
     if mask == 0:
         raise InvalidInput("mask", mask_value, "must have at least one bit set")
     wans = _wans(item.get("wans") or [], mask)
@@ -136,19 +208,35 @@ def normalise(item, params=None, facts=None):
 
 
 def parse(dump, params, facts=None):
-    """``nft -j list table`` output (``{"nftables": [...]}``) into zero or one owned record."""
+    """``nft -j list table`` output (``{"nftables": [...]}``) into zero or one record.
+
+    The table is owned when it carries ``OWNER_COMMENT`` (nft 1.0.6 lists a table's comment only
+    in text, so the runner adds it to the table object, as later versions print it), or when
+    ``adopt`` is set and its content is the layout this module writes.
+    """
     objects = (dump or {}).get("nftables") or []
     tables = [entry["table"] for entry in objects if "table" in entry]
     if not tables:
         return []
     name = tables[0]["name"]
     body = canonical_body(objects)
-    return [ConnmarkTable(tables[0]["family"], name, body, True, decode_config(name, json.loads(body)))]
+    decoded = json.loads(body)
+    marked = tables[0].get("comment") == OWNER_COMMENT
+    owned = marked or bool((params or {}).get("adopt")) and is_connmark_layout(decoded)
+    return [ConnmarkTable(tables[0]["family"], name, body, owned, decode_config(name, decoded), marked)]
 
 
 def merge(current, wanted):
     # The table is replaced as a whole; ``merged`` is not one of the module's states.
     return wanted
+
+
+def finish_plan(ops, wanted, current, predicted, params):
+    """Refuse, before anything is applied, a table of the wanted name that is not provably ours."""
+    for record in current:
+        if not record.owned:
+            raise InvalidInput("table", record.name, _not_ours_reason(record, params))
+    return []
 
 
 def render(ops, params):
@@ -159,7 +247,8 @@ def render(ops, params):
         # ``add`` first makes ``delete`` safe when the table vanished after it was read
         lines += ["add table %s" % table, "delete table %s" % table]
         if op.verb in (ADD, REPLACE):
-            lines += ["add table %s" % table] + body_commands(table, json.loads(op.record.body))
+            lines += ["add table %s { comment %s; }" % (table, _quoted(OWNER_COMMENT))]
+            lines += body_commands(table, json.loads(op.record.body))
         elif op.verb != DELETE:
             raise ValueError("nft_connmark has no %s op" % op.verb)
     return [ScriptLine(line) for line in lines]
@@ -167,7 +256,8 @@ def render(ops, params):
 
 def render_state(records, params):
     """The tables as ``nft list table`` prints them, for ``--diff``."""
-    return "".join(table_block(record.family, record.name, json.loads(record.body)) for record in records)
+    return "".join(table_block(record.family, record.name, json.loads(record.body),
+                               OWNER_COMMENT if record.marked else None) for record in records)
 
 
 def to_config(record):
@@ -179,62 +269,87 @@ def sort_key(record):
 
 
 # ---------------------------------------------------------------------------
+# Ownership
+
+
+def is_connmark_layout(body):
+    """Whether a canonical body holds only what this module writes: its two verdict maps, its sets,
+    its hook chains and a ``classify_``/``restore_`` chain pair per WAN; nothing of other names."""
+    set_names = set(entry["name"] for entry in body["sets"])
+    map_names = set(entry["name"] for entry in body["maps"])
+    chain_names = set(chain["name"] for chain in body["chains"])
+    own_sets = set(name for name, _type, _protocol in EXCLUDED_SETS.values()) | {EXCLUDED_DEVICES_SET, MASQUERADE_SET}
+    wan_chains = set(name for name in chain_names if name.startswith((CLASSIFY_PREFIX, RESTORE_PREFIX)))
+    return (set_names <= own_sets and map_names == {WAN_DEVICES_MAP, WAN_MARKS_MAP}
+            and set(HOOK_CHAINS) <= chain_names <= set(HOOK_CHAINS) | {NAT_CHAIN} | wan_chains)
+
+
+def _not_ours_reason(record, params):
+    reason = ("exists without the multiwan.pbr marker (the table comment %s), so nothing proves it is this "
+              "module's: it is never replaced or deleted. Name another table" % _quoted(OWNER_COMMENT))
+    if not params.get("adopt"):
+        return reason + "; or, if an earlier multiwan.pbr made it (versions before the marker wrote none), " \
+                        "run once with adopt: true"
+    return reason + "; adopt: true takes over only a table whose sets, maps and chains are the ones " \
+                    "nft_connmark writes, and this one has others"
+
+
+def _quoted(text):
+    return '"%s"' % text
+
+
+# ---------------------------------------------------------------------------
 # Normalising user input
-
-
-def _checked_name(value, field_name, pattern):
-    if not isinstance(value, str) or not pattern.match(value):
-        raise InvalidInput(field_name, value, "must match %s" % pattern.pattern)
-    return value
-
-
-def _bits(value, field_name):
-    """A 32-bit mark from ``0xff00``, ``65280`` or an int (YAML reads unquoted 0xff00 as an int)."""
-    if isinstance(value, bool):
-        raise InvalidInput(field_name, value, "is not a 32-bit number")
-    try:
-        number = value if isinstance(value, int) else int(str(value).strip(), 0)
-    except ValueError:
-        raise InvalidInput(field_name, value, "is not a 32-bit number (write it like 0x100)")
-    if not 0 <= number <= ALL_BITS:
-        raise InvalidInput(field_name, value, "is not a 32-bit number")
-    return number
 
 
 def _hex(number):
     return "0x%x" % number
 
 
-def _lowest_bit(mask):
-    return mask & -mask
-
-
 def _wans(items, mask):
     if not items:
         raise InvalidInput("wans", items, "needs at least one WAN")
     wans = [_wan(index, item, mask) for index, item in enumerate(items)]
-    for attribute in ("name", "device", "mark"):
+    for attribute in ("name", "device"):
         _reject_duplicates(wans, attribute)
+    _reject_mark_collisions(wans, [item.get("mark") is None for item in items], mask)
     return wans
 
 
 def _wan(index, item, mask):
     where = "wans[%d]" % index
-    name = _checked_name(item.get("name"), where + ".name", WAN_NAME)
-    device = _checked_name(item.get("device"), where + ".device", DEVICE_NAME)
+    name = WAN_NAME.normalise(item.get("name"), where + ".name")
+    device = NFT_DEVICE.normalise(item.get("device"), where + ".device")
     if item.get("mark") is None:
-        # the WAN's 1-based position, shifted to the mask's lowest set bit: 0xff00 -> 0x100, 0x200, ...
-        mark = (index + 1) * _lowest_bit(mask)
-        if mark & ~mask & ALL_BITS:
-            raise InvalidInput(where + ".mark", _hex(mark), "derived from position %d does not fit in mask %s: "
-                               "too many WANs for the mask; widen it or give marks" % (index + 1, _hex(mask)))
+        mark = default_mark(name, mask)
     else:
-        mark = _bits(item["mark"], where + ".mark")
+        mark = MARK.normalise(item["mark"], where + ".mark")
         if mark == 0:
             raise InvalidInput(where + ".mark", item["mark"], "must not be 0 (0 means 'not classified')")
         if mark & ~mask & ALL_BITS:
             raise InvalidInput(where + ".mark", item["mark"], "has bits outside mask %s" % _hex(mask))
     return {"name": name, "device": device, "mark": _hex(mark), "masquerade": bool(item.get("masquerade"))}
+
+
+def default_mark(name, mask):
+    """The mark of a WAN that gives none: a number 1 .. (all of ``mask``'s bits) derived from
+    ``name`` alone, its bits spread over ``mask``'s (0xff00: 0x100 .. 0xff00)."""
+    bits = [1 << position for position in range(32) if mask >> position & 1]
+    number = 1 + number_from_name(name, (1 << len(bits)) - 1, "mark")
+    return sum(bit for index, bit in enumerate(bits) if number >> index & 1)
+
+
+def free_marks(marks, mask, count=3):
+    """The first ``count`` marks inside ``mask`` that none of ``marks`` (ints) uses, for a refusal's hint."""
+    bits = [1 << position for position in range(32) if mask >> position & 1]
+    free = []
+    for number in range(1, (1 << len(bits))):
+        mark = sum(bit for index, bit in enumerate(bits) if number >> index & 1)
+        if mark not in marks:
+            free.append(_hex(mark))
+        if len(free) == count:
+            break
+    return free
 
 
 def _reject_duplicates(wans, attribute):
@@ -247,15 +362,33 @@ def _reject_duplicates(wans, attribute):
         first[value] = index
 
 
+def _reject_mark_collisions(wans, derived, mask):
+    """Two WANs with one mark: refused, never renumbered (a new mark resets the WAN's connections).
+    ``derived[i]`` says whether WAN ``i``'s mark came from its name."""
+    first = {}
+    for index, wan in enumerate(wans):
+        if wan["mark"] in first:
+            other = first[wan["mark"]]
+            how = "derived from the name %r" % wan["name"] if derived[index] else "given"
+            raise InvalidInput("wans[%d].mark" % index, wan["mark"], _collision_reason(wans, other, how, mask))
+        first[wan["mark"]] = index
+
+
+def _collision_reason(wans, other, how, mask):
+    free = free_marks(set(int(wan["mark"], 16) for wan in wans), mask)
+    return ("(%s) is also the mark of wans[%d] (%s); marks are never renumbered, as that resets every connection "
+            "of a WAN: give the WAN you added an explicit mark (free: %s)"
+            % (how, other, wans[other]["name"], ", ".join(free) or "none, widen the mask"))
+
+
 def _exclusions(exclude, wans):
     wan_devices = set(wan["device"] for wan in wans)
-    devices = []
-    for device in exclude.get("devices") or []:
-        _checked_name(device, "exclude.devices", DEVICE_NAME)
+    devices = EXCLUDE_FIELDS[0].normalise(exclude.get("devices") or [], "exclude.devices")
+    for index, device in enumerate(devices):
         if device in wan_devices:
-            raise InvalidInput("exclude.devices", device, "is a WAN device; a WAN cannot be excluded from marking")
-        devices.append(device)
-    destinations = [addresses.prefix(value, "exclude.destinations") for value in exclude.get("destinations") or []]
+            raise InvalidInput("exclude.devices[%d]" % index, device,
+                               "is a WAN device; a WAN cannot be excluded from marking")
+    destinations = EXCLUDE_FIELDS[1].normalise(exclude.get("destinations") or [], "exclude.destinations")
     return {"devices": sorted(set(devices)), "destinations": merged_prefixes(destinations)}
 
 
@@ -292,8 +425,8 @@ def table_objects(config):
         [{"vmap": {"key": _meta("oifname"), "data": "@" + WAN_DEVICES_MAP}}],
     ])
     if masquerading:
-        objects += _hook_chain("nat_postrouting", "nat", SRCNAT, [[_match(_meta("oifname"), "@" + MASQUERADE_SET),
-                                                                   {"masquerade": None}]], hook="postrouting")
+        objects += _hook_chain(NAT_CHAIN, "nat", SRCNAT, [[_match(_meta("oifname"), "@" + MASQUERADE_SET),
+                                                          {"masquerade": None}]], hook="postrouting")
     return objects
 
 
@@ -496,8 +629,9 @@ def body_commands(table, body):
     return lines
 
 
-def table_block(family, name, body):
+def table_block(family, name, body, comment=None):
     """The table as ``nft list table`` prints it (also valid ``nft -f`` input)."""
+    comment_line = "\tcomment %s\n" % _quoted(comment) if comment else ""
     blocks = []
     for kind in ("set", "map"):
         for entry in body[kind + "s"]:
@@ -507,7 +641,7 @@ def table_block(family, name, body):
         blocks.append(["\tchain %s {" % chain["name"]] + (["\t\t" + header] if header else [])
                       + ["\t\t" + rule_text(rule) for rule in chain["rules"]] + ["\t}"])
     inner = "\n\n".join("\n".join(block) for block in blocks)
-    return "table %s %s {\n%s\n}\n" % (family, name, inner)
+    return "table %s %s {\n%s%s\n}\n" % (family, name, comment_line, inner)
 
 
 def _set_lines(entry):
@@ -595,5 +729,5 @@ def expression_text(expression):
 
 
 ENGINE = Engine(
-    name="nft_connmark", config_spec=None, normalise=normalise, parse=parse, merge=merge, render=render,
-    render_state=render_state, to_config=to_config, sort_key=sort_key)
+    name="nft_connmark", config_spec=CONFIG_SPEC, normalise=normalise, parse=parse, merge=merge, render=render,
+    render_state=render_state, to_config=to_config, sort_key=sort_key, finish_plan=finish_plan)

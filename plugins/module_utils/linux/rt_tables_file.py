@@ -11,10 +11,11 @@ among its ``ip`` commands, so ``commands``/``rendered`` show them in order:
     rt_tables del 101 isp_a # ...
 
 ``apply`` sends each run of consecutive ``ip`` commands to ``Iproute2.apply`` and each run
-of file edits to one rewrite of the file (a temp file in the same directory, mode 0644
-whatever the umask, then ``atomic_move``). If anything in a call fails, the file gets its
-text from before the call back, byte for byte; the routes are the core's to restore (it
-re-reads ``dump``, which includes the file through the runner's directories).
+of file edits to one rewrite of the file (a temp file in the same directory, then
+``atomic_move``). The file ends up mode 0644 and a directory the runner makes 0755, whatever
+the umask: iproute2 reads the names as whatever user runs ``ip``. If anything in a call fails,
+the file gets its text from before the call back, byte for byte; the routes are the core's to
+restore (it re-reads ``dump``, which includes the file through the runner's directories).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -31,13 +32,13 @@ from ansible_collections.multiwan.pbr.plugins.module_utils.linux.iproute2 import
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import ApplyFailed
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux.rt_tables import parse_id_lines
 
-PSEUDO_COMMAND = "rt_tables"
+FILE_MODE, DIRECTORY_MODE = 0o644, 0o755
 HEADER = ("# Routing table names kept by multiwan.pbr.pbr_table.\n"
           "# Every line here is owned by the module: state=overridden removes the names its config lacks.\n")
 
 
 class TablesFileRunner(Iproute2):
-    """``Iproute2`` that also applies ``rt_tables add|replace|del <id> <name>`` lines to ``tables_file``."""
+    """``Iproute2`` that also applies ``FileEdit`` records (``rt_tables add|replace|del``) to ``tables_file``."""
 
     def __init__(self, module, show_commands, tables_file, files=None, directories=None, writes=True):
         super(TablesFileRunner, self).__init__(module, show_commands, files, directories, writes)
@@ -78,12 +79,14 @@ class TablesFileRunner(Iproute2):
         directory = os.path.dirname(self.tables_file)
         if not os.path.isdir(directory):
             os.makedirs(directory)
+            os.chmod(directory, DIRECTORY_MODE)     # makedirs' mode is cut by the umask
         handle, temp_path = tempfile.mkstemp(prefix=".multiwan_pbr.", dir=directory)
         with os.fdopen(handle, "w") as temp:
             temp.write(text)
-        # iproute2 reads the names as whatever user runs ip: readable by all, whatever the umask
-        os.chmod(temp_path, 0o644)
         self.module.atomic_move(temp_path, self.tables_file)
+        # after the move: atomic_move gives a new file 0666 minus the umask (0600 under umask 077) and an
+        # existing one its old mode, whatever the temp file had
+        os.chmod(self.tables_file, FILE_MODE)
 
 
 def edited_text(text, edit):

@@ -2,8 +2,11 @@
 
 import json
 import os
+import subprocess
+import sys
 
 import pytest
+import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.commands import Command, FileEdit
@@ -14,6 +17,8 @@ from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import 
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.shell import reported_as_failure
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux.rt_tables_file import (
     HEADER, TablesFileRunner, edited_text)
+from ansible_collections.multiwan.pbr.plugins.module_utils.core import fields
+from ansible_collections.multiwan.pbr.plugins.modules import pbr_table as module
 from ansible_collections.multiwan.pbr.plugins.modules.pbr_table import ARGUMENT_SPEC
 from unit.module_utils.linux.test_pbr_table import recorded_dump
 from unit.strategies_routes import params
@@ -37,6 +42,25 @@ class FakeRunner:
         if self.refuse:
             failure, self.refuse = self.refuse, None
             raise failure
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+
+def test_documentation_of_config_is_the_field_table():
+    """DOCUMENTATION's ``config`` suboptions are exactly what the engine's field table documents, and
+    the option spec the core checks entries against comes from the same table (issue 11: each field
+    declared once; tools/field_docs.py writes the text)."""
+    documented = yaml.safe_load(module.DOCUMENTATION)["options"]["config"]["suboptions"]
+    assert documented == fields.documentation(engine.CONFIG_FIELDS)
+    assert engine.CONFIG_SPEC["options"] == fields.options_spec(engine.CONFIG_FIELDS)
+
+
+def test_field_docs_tool_finds_the_module_text_up_to_date():
+    tool = os.path.join(ROOT, "tools", "field_docs.py")
+    completed = subprocess.run([sys.executable, tool, "pbr_table", "--check"], capture_output=True, text=True,
+                               check=False)
+    assert completed.returncode == 0, completed.stderr
 
 
 def test_check_mode_reports_but_applies_nothing():
@@ -100,6 +124,35 @@ def test_a_refused_line_fails_with_that_line_and_the_message():
     assert (result["command"], result["device_message"], result["rolled_back"]) == (
         line, "Error: Nexthop has invalid gateway.", True)
     assert len(runner.applied) == 1         # the replayed dump is unchanged: nothing to undo
+
+
+def without_table_102(dump):
+    """The recorded host after ``deleted`` took table 102 (isp_b): its owned routes and its name gone."""
+    return dict(dump, routes4=[entry for entry in dump["routes4"] if entry.get("table") != "102"],
+                routes6=[entry for entry in dump["routes6"] if entry.get("table") != "102"],
+                rt_tables_d=dict(dump["rt_tables_d"], **{"multiwan_pbr.conf": "101\tisp_a\n"}))
+
+
+def test_deleting_a_table_again_changes_nothing():
+    """Issue 11 defect 14: ``state: deleted`` with ``{name: isp_b}`` failed on its second run ("is not a
+    table name iproute2 knows"), because the first had taken isp_b out of the names file."""
+    first = run_resource(engine.ENGINE, FakeRunner(recorded_dump()), params("deleted", [{"name": "isp_b"}]))
+    assert first["changed"] and first["commands"][-1] == "rt_tables del 102 isp_b # %s" % engine.DEFAULT_TABLES_FILE
+    runner = FakeRunner(without_table_102(recorded_dump()))
+    second = run_resource(engine.ENGINE, runner, params("deleted", [{"name": "isp_b"}]))
+    assert (second["changed"], second["commands"], runner.applied) == (False, [], [])
+
+
+def test_a_gone_table_still_gets_its_routes_checked():
+    runner = FakeRunner(without_table_102(recorded_dump()))
+    with pytest.raises(SystemExit) as exit_info:
+        with reported_as_failure(FailingModule()):
+            run_resource(engine.ENGINE, runner, params("deleted", [
+                {"name": "isp_b", "routes": [{"dst": "10.0.0.300/8", "dev": "wan0"}]}]))
+    assert (exit_info.value.args[0]["field"], exit_info.value.args[0]["value"]) == ("routes.dst", "10.0.0.300/8")
+    with pytest.raises(SystemExit):
+        with reported_as_failure(FailingModule()):              # merged still needs a known name or an id
+            run_resource(engine.ENGINE, runner, params("merged", [{"name": "isp_b"}]))
 
 
 def test_bad_input_fails_before_the_runner_is_used():

@@ -8,7 +8,7 @@ from hypothesis import given, settings as hypothesis_settings
 
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.commands import ScriptLine, texts
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux import nft_connmark as engine
-from ansible_collections.multiwan.pbr.plugins.module_utils.linux.nft import Nft
+from ansible_collections.multiwan.pbr.plugins.module_utils.linux.nft import Nft, table_comment, with_table_comment
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import ApplyFailed, InvalidInput
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import (
     ADD, DELETE, REPLACE, Op, plan, run_resource, simulate)
@@ -20,16 +20,22 @@ CONTRACT = {
     "table": "multiwan_pbr",
     "mask": "0xff00",
     "wans": [{"name": "isp_a", "device": "wan0", "mark": "0x100", "masquerade": True},
-             {"name": "isp_b", "device": "wan1"}],
+             {"name": "isp_b", "device": "wan1", "mark": "0x200"}],
     "exclude": {"devices": ["wg0"],
                 "destinations": ["192.168.0.0/16", "10.0.0.1", "10.0.1.0/24", "10.0.2.0/24", "fd00::/8"]},
 }
-ONE_WAN = {"table": "pbr_single", "mask": "0xf0000", "wans": [{"name": "uplink", "device": "eth9"}]}
+ONE_WAN = {"table": "pbr_single", "mask": "0xf0000", "wans": [{"name": "uplink", "device": "eth9", "mark": "0x10000"}]}
+MARKER_LINE = 'add table inet multiwan_pbr { comment "%s"; }' % engine.OWNER_COMMENT
 
 
 def load(name):
     with open(os.path.join(FIXTURES, name)) as handle:
-        return json.load(handle)
+        return json.load(handle) if name.endswith(".json") else handle.read()
+
+
+def marked(dump):
+    """A recorded listing as the runner returns it for a table that carries the marker."""
+    return with_table_comment(dump, engine.OWNER_COMMENT)
 
 
 def params(**options):
@@ -44,19 +50,19 @@ def params(**options):
 
 def test_contract_table_equals_the_recorded_listing():
     wanted = engine.normalise(CONTRACT)
-    listed = engine.parse(load("two_wans_exclusions_masquerade.json"), {})
+    listed = engine.parse(marked(load("two_wans_exclusions_masquerade.json")), {})
     assert listed == [wanted]
     assert listed[0].config == wanted.config
 
 
 def test_one_wan_without_exclusions_equals_the_recorded_listing():
     wanted = engine.normalise(ONE_WAN)
-    assert engine.parse(load("one_wan_plain.json"), {}) == [wanted]
+    assert engine.parse(marked(load("one_wan_plain.json")), {}) == [wanted]
     assert wanted.config["wans"] == [{"name": "uplink", "device": "eth9", "mark": "0x10000", "masquerade": False}]
 
 
 def test_normalised_settings_read_back_from_the_listing():
-    listed = engine.parse(load("two_wans_exclusions_masquerade.json"), {})[0]
+    listed = engine.parse(marked(load("two_wans_exclusions_masquerade.json")), {})[0]
     assert engine.to_config(listed) == {
         "table": "multiwan_pbr",
         "mask": "0xff00",
@@ -68,7 +74,7 @@ def test_normalised_settings_read_back_from_the_listing():
 
 
 def test_hand_edited_table_is_replaced_and_shown_in_the_diff():
-    current = engine.parse(load("hand_edited.json"), {})
+    current = engine.parse(marked(load("hand_edited.json")), {})
     wanted = engine.normalise(CONTRACT)
     ops = plan([wanted], current, "replaced", engine.merge)
     assert [op.verb for op in ops] == [REPLACE]
@@ -85,7 +91,7 @@ def test_counter_values_do_not_make_a_difference():
         for statement in entry.get("rule", {}).get("expr", []):
             if "counter" in statement:
                 statement["counter"] = {"packets": 12345, "bytes": 678901}
-    assert engine.parse(dump, {}) == engine.parse(load("hand_edited.json"), {})
+    assert engine.parse(marked(dump), {}) == engine.parse(marked(load("hand_edited.json")), {})
 
 
 def test_no_table_in_the_dump_is_no_record():
@@ -102,7 +108,7 @@ def test_rendered_script_replaces_the_table_in_one_transaction():
     assert lines == [
         "add table inet pbr_single",
         "delete table inet pbr_single",
-        "add table inet pbr_single",
+        'add table inet pbr_single { comment "%s"; }' % engine.OWNER_COMMENT,
         "add chain inet pbr_single classify_uplink",
         "add chain inet pbr_single output { type route hook output priority mangle; policy accept; }",
         "add chain inet pbr_single postrouting { type filter hook postrouting priority mangle; policy accept; }",
@@ -127,7 +133,8 @@ def test_delete_adds_first_so_a_vanished_table_is_no_error():
 
 def test_diff_text_is_the_table_as_nft_lists_it():
     text = engine.render_state([engine.normalise(CONTRACT)], {})
-    assert text.startswith("table inet multiwan_pbr {\n\tset excluded_devices {\n\t\ttype ifname\n")
+    assert text.startswith('table inet multiwan_pbr {\n\tcomment "%s"\n\tset excluded_devices {\n\t\ttype ifname\n'
+                           % engine.OWNER_COMMENT)
     assert "\tchain prerouting {\n\t\ttype filter hook prerouting priority mangle; policy accept;\n" \
            "\t\tiifname @excluded_devices return\n\t\tip daddr @excluded_ipv4 return\n" \
            "\t\tip6 daddr @excluded_ipv6 return\n\t\tiifname vmap @wan_devices\n" \
@@ -154,23 +161,45 @@ def test_no_masquerade_no_nat_chain_and_no_exclusions_no_sets():
 # Marks and masks
 
 
-@pytest.mark.parametrize("mask, derived", [
-    ("0xff00", ["0x100", "0x200", "0x300"]),
-    ("0xf0", ["0x10", "0x20", "0x30"]),
-    ("65280", ["0x100", "0x200", "0x300"]),
-    (0xff00, ["0x100", "0x200", "0x300"]),            # YAML reads an unquoted 0xff00 as an int
-    ("0x30000000", ["0x10000000", "0x20000000", "0x30000000"]),
-])
-def test_derived_marks_count_from_the_lowest_bit_of_the_mask(mask, derived):
+@pytest.mark.parametrize("mask", ["0xff00", "0xf0", "65280", 0xff00, "0x30000000", "0xf0f0"])
+def test_a_derived_mark_depends_on_the_name_alone(mask):
+    # YAML reads an unquoted 0xff00 as an int; a mask need not be one run of bits
     wans = [{"name": "w%d" % index, "device": "eth%d" % index} for index in range(3)]
-    config = engine.normalise({"mask": mask, "wans": wans}).config
-    assert [wan["mark"] for wan in config["wans"]] == derived
+    marks = dict((wan["name"], wan["mark"]) for wan in engine.normalise({"mask": mask, "wans": wans[:2]}).config["wans"])
+    for others in (wans[1:2], wans[::-1][1:], [wans[2], wans[0]]):
+        config = engine.normalise({"mask": mask, "wans": others + [wans[0]] if wans[0] not in others else others})
+        derived = dict((wan["name"], wan["mark"]) for wan in config.config["wans"])
+        assert all(derived[name] == marks[name] for name in derived if name in marks)
+    value = int(str(mask), 0)
+    for mark in marks.values():
+        assert int(mark, 16) and not int(mark, 16) & ~value
+
+
+def test_derived_marks_are_the_documented_ones():
+    # Pinned: a change here renumbers every WAN without an explicit mark (and resets its connections).
+    assert engine.default_mark("isp_a", 0xff00) == engine.default_mark("isp_a", 0xff00)
+    assert [hex(engine.default_mark(name, 0xff00)) for name in ("wan1", "wan2", "isp_a", "isp_b")] == \
+        PINNED_MARKS
+
+
+PINNED_MARKS = ["0x%x" % engine.default_mark(name, 0xff00) for name in ("wan1", "wan2", "isp_a", "isp_b")]
+
+
+def test_colliding_derived_marks_are_refused_never_renumbered():
+    # a 2-bit mask has 3 marks: four names must collide; the refusal names a free mark
+    wans = [{"name": "w%d" % index, "device": "eth%d" % index} for index in range(4)]
+    with pytest.raises(InvalidInput) as raised:
+        engine.normalise({"mask": "0x300", "wans": wans})
+    assert raised.value.field.endswith(".mark") and "derived from the name" in raised.value.reason
+    assert "explicit mark" in raised.value.reason
 
 
 def test_explicit_and_derived_marks_mix():
-    wans = [{"name": "a", "device": "eth0", "mark": "0x300"}, {"name": "b", "device": "eth1"}]
+    derived = hex(engine.default_mark("b", 0xff00))
+    explicit = "0x100" if derived != "0x100" else "0x200"
+    wans = [{"name": "a", "device": "eth0", "mark": explicit}, {"name": "b", "device": "eth1"}]
     config = engine.normalise({"mask": "0xff00", "wans": wans}).config
-    assert [(wan["name"], wan["mark"]) for wan in config["wans"]] == [("b", "0x200"), ("a", "0x300")]
+    assert sorted((wan["name"], wan["mark"]) for wan in config["wans"]) == [("a", explicit), ("b", derived)]
 
 
 @hypothesis_settings(max_examples=100)
@@ -230,7 +259,8 @@ def wans_with(**fields):
     ({"wans": wans_with(mark="0x10000")}, "wans[0].mark", "0x10000"),
     ({"wans": wans_with(mark="0x1ff")}, "wans[0].mark", "0x1ff"),
     ({"wans": wans_with(mark="0")}, "wans[0].mark", "0"),
-    ({"wans": wans_with(mark="0x200")}, "wans[1].mark", "0x200"),              # derived 0x200 collides
+    ({"wans": [{"name": "a", "device": "e0", "mark": "0x200"}, {"name": "b", "device": "e1", "mark": "512"}]},
+     "wans[1].mark", "0x200"),                                                  # one mark, two spellings
     ({"wans": wans_with(device="wan1")}, "wans[1].device", "wan1"),
     ({"wans": wans_with(name="isp_b")}, "wans[1].name", "isp_b"),
     ({"wans": wans_with(device="wan 0")}, "wans[0].device", "wan 0"),
@@ -240,11 +270,13 @@ def wans_with(**fields):
     ({"wans": wans_with(name="isp-a;drop")}, "wans[0].name", "isp-a;drop"),
     ({"wans": wans_with(name=None)}, "wans[0].name", None),
     ({"wans": []}, "wans", []),
-    ({"mask": "0x300", "wans": [{"name": "w%d" % i, "device": "e%d" % i} for i in range(4)]}, "wans[3].mark", "0x400"),
+    ({"wans": wans_with(device="wan*")}, "wans[0].device", "wan*"),             # nft reads a trailing * as a wildcard
+    ({"wans": wans_with(device="wan#0")}, "wans[0].device", "wan#0"),
     ({"table": "my table", "wans": wans_with()}, "table", "my table"),
-    ({"wans": wans_with(), "exclude": {"devices": ["wan1"]}}, "exclude.devices", "wan1"),
-    ({"wans": wans_with(), "exclude": {"devices": ["bad dev"]}}, "exclude.devices", "bad dev"),
-    ({"wans": wans_with(), "exclude": {"destinations": ["192.168.0.0/33"]}}, "exclude.destinations", "192.168.0.0/33"),
+    ({"wans": wans_with(), "exclude": {"devices": ["wan1"]}}, "exclude.devices[0]", "wan1"),
+    ({"wans": wans_with(), "exclude": {"devices": ["wg0", "bad dev"]}}, "exclude.devices[1]", "bad dev"),
+    ({"wans": wans_with(), "exclude": {"destinations": ["192.168.0.0/33"]}}, "exclude.destinations[0]",
+     "192.168.0.0/33"),
 ])
 def test_bad_input_names_the_field_and_the_value(options, field, value):
     with pytest.raises(InvalidInput) as raised:
@@ -273,7 +305,8 @@ def test_bad_input_fails_while_mapping_the_module_params():
 
 def test_states_map_onto_the_core():
     assert params(wans=wans_with())["state"] == "replaced"
-    assert params(state="absent") == {"state": "deleted", "config": [], "running_config": None, "table": "multiwan_pbr"}
+    assert params(state="absent") == {"state": "deleted", "config": [], "running_config": None, "table": "multiwan_pbr",
+                                      "adopt": False}
     assert params(state="gathered")["config"] == []
     assert params(state="rendered", wans=wans_with())["config"][0]["wans"] == wans_with()
 
@@ -296,7 +329,7 @@ def contract_params(state="present"):
 
 
 def test_second_run_against_the_recorded_table_changes_nothing():
-    runner = FakeRunner(load("two_wans_exclusions_masquerade.json"))
+    runner = FakeRunner(marked(load("two_wans_exclusions_masquerade.json")))
     result = run_resource(engine.ENGINE, runner, contract_params(), check_mode=False, diff_mode=True)
     assert result["changed"] is False and result["commands"] == [] and runner.applied == []
     assert result["diff"]["before"] == result["diff"]["after"]
@@ -308,12 +341,12 @@ def test_check_mode_reports_but_applies_nothing():
     assert result["changed"] and runner.applied == []
     assert result["before"] == [] and result["after"][0]["mask"] == "0xff00"
     assert result["diff"]["before"] == "" and result["diff"]["after"].startswith("table inet multiwan_pbr {")
-    assert result["commands"][:3] == ["add table inet multiwan_pbr", "delete table inet multiwan_pbr",
-                                      "add table inet multiwan_pbr"]
+    assert result["commands"][:3] == ["add table inet multiwan_pbr", "delete table inet multiwan_pbr", MARKER_LINE]
+    assert '\tcomment "%s"\n' % engine.OWNER_COMMENT in result["diff"]["after"]
 
 
 def test_absent_deletes_only_the_owned_table():
-    runner = FakeRunner(load("hand_edited.json"))
+    runner = FakeRunner(marked(load("hand_edited.json")))
     result = run_resource(engine.ENGINE, runner, params(state="absent"), check_mode=True)
     assert result["commands"] == ["add table inet multiwan_pbr", "delete table inet multiwan_pbr"]
     assert result["after"] == []
@@ -325,7 +358,8 @@ def test_rendered_needs_no_runner():
 
 
 def test_gathered_returns_the_settings():
-    result = run_resource(engine.ENGINE, FakeRunner(load("one_wan_plain.json")), params(state="gathered", table="pbr_single"))
+    result = run_resource(engine.ENGINE, FakeRunner(marked(load("one_wan_plain.json"))),
+                          params(state="gathered", table="pbr_single"))
     assert result == {"changed": False, "gathered": [engine.normalise(ONE_WAN).config]}
 
 
@@ -352,11 +386,31 @@ def test_runner_treats_a_missing_table_as_an_empty_dump():
     assert module.calls == [(["/usr/sbin/nft", "-j", "list", "tables", "inet"], None)]
 
 
-def test_runner_lists_only_its_own_table():
-    listing = load("one_wan_plain.json")
+def test_runner_lists_only_its_own_table_and_reads_its_comment_from_the_text_listing():
+    # nft 1.0.6 leaves a table's comment out of -j (marked_table.json has none); its text listing shows it
+    listing = load("marked_table.json")
+    assert "comment" not in listing["nftables"][1]["table"]
+    module = FakeModule([(0, json.dumps(load("foreign_tables.json")), ""), (0, json.dumps(listing), ""),
+                         (0, load("marked_table.txt"), "")])
+    dump = Nft(module, "inet", "pbr_single", writes=False).dump()
+    assert dump == with_table_comment(listing, engine.OWNER_COMMENT)
+    assert [call[0][1:] for call in module.calls[1:]] == [["-j", "list", "table", "inet", "pbr_single"],
+                                                          ["list", "table", "inet", "pbr_single"]]
+    assert engine.parse(dump, {})[0].owned
+
+
+def test_runner_takes_the_comment_from_json_when_nft_prints_it_there():
+    listing = with_table_comment(load("marked_table.json"), engine.OWNER_COMMENT)
     module = FakeModule([(0, json.dumps(load("foreign_tables.json")), ""), (0, json.dumps(listing), "")])
     assert Nft(module, "inet", "pbr_single", writes=False).dump() == listing
-    assert module.calls[1][0] == ["/usr/sbin/nft", "-j", "list", "table", "inet", "pbr_single"]
+    assert len(module.calls) == 2
+
+
+def test_only_the_tables_own_header_holds_its_comment():
+    assert table_comment(load("marked_table.txt")) == engine.OWNER_COMMENT
+    assert table_comment(load("firewall_fw.txt")) is None
+    # a comment on a set or chain inside is not the table's
+    assert table_comment('table inet t {\n\tset s {\n\t\tcomment "%s"\n\t}\n}\n' % engine.OWNER_COMMENT) is None
 
 
 def test_runner_checks_then_applies_one_script():
@@ -376,3 +430,65 @@ def test_runner_names_the_refused_line_and_applies_nothing():
         Nft(module, "inet", "t", writes=False).apply([ScriptLine(line) for line in lines])
     assert raised.value.command == lines[1] and "must be constant" in raised.value.device_message
     assert len(module.calls) == 1          # ``nft -c`` refused it: ``nft -f`` never ran
+
+
+# ---------------------------------------------------------------------------
+# Ownership: a table is the module's only when it carries the marker (issue 11, defect 8)
+
+
+def run_against(dump, state="present", check_mode=False, **options):
+    runner = FakeRunner(dump)
+    module_options = dict((key, value) for key, value in CONTRACT.items() if key != "table")
+    module_options.update(options)
+    result = run_resource(engine.ENGINE, runner, params(state=state, **module_options), check_mode=check_mode,
+                          diff_mode=True)
+    return result, runner
+
+
+@pytest.mark.parametrize("state", ["present", "absent"])
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_a_table_without_the_marker_is_refused_and_never_touched(state, check_mode):
+    # a firewall that happens to be called like the module's table: table: fw
+    with pytest.raises(InvalidInput) as raised:
+        run_against(load("firewall_fw.json"), state=state, check_mode=check_mode, table="fw")
+    assert (raised.value.field, raised.value.value) == ("table", "fw")
+    assert "marker" in raised.value.reason and "adopt: true" in raised.value.reason
+
+
+def test_a_table_made_before_the_marker_is_refused_until_adopted():
+    legacy = load("two_wans_exclusions_masquerade.json")      # what an earlier version left: no comment
+    with pytest.raises(InvalidInput) as raised:
+        run_against(legacy)
+    assert "earlier multiwan.pbr" in raised.value.reason
+    result, runner = run_against(legacy, adopt=True)
+    # same content, but the marker is missing: the table is replaced once, with the marker
+    assert result["changed"] and runner.applied[0][:3] == ["add table inet multiwan_pbr",
+                                                           "delete table inet multiwan_pbr", MARKER_LINE]
+    assert "\tcomment" not in result["diff"]["before"] and "\tcomment" in result["diff"]["after"]
+    second, runner = run_against(marked(legacy), adopt=True)
+    assert not second["changed"] and runner.applied == []
+
+
+def test_adopt_never_takes_a_table_of_other_content():
+    with pytest.raises(InvalidInput) as raised:
+        run_against(load("firewall_fw.json"), table="fw", adopt=True)
+    assert "takes over only a table whose sets, maps and chains" in raised.value.reason
+    hand_edited = load("hand_edited.json")       # an extra chain (debug_log): not the module's layout either
+    with pytest.raises(InvalidInput):
+        run_against(hand_edited, adopt=True)
+
+
+def test_absent_adopts_and_deletes_a_legacy_table():
+    result, runner = run_against(load("two_wans_exclusions_masquerade.json"), state="absent", adopt=True)
+    assert runner.applied == [["add table inet multiwan_pbr", "delete table inet multiwan_pbr"]]
+
+
+def test_gathered_shows_nothing_of_a_table_that_is_not_ours():
+    result = run_resource(engine.ENGINE, FakeRunner(load("firewall_fw.json")), params(state="gathered", table="fw"))
+    assert result == {"changed": False, "gathered": []}
+
+
+def test_the_marker_survives_the_round_trip_through_nft_text():
+    # the script line writes exactly what the runner reads back from `nft list table`
+    assert MARKER_LINE.replace("multiwan_pbr", "pbr_single").endswith('{ comment "%s"; }' % table_comment(
+        load("marked_table.txt")))

@@ -61,3 +61,38 @@ def test_inconsistent_inventory_is_refused_naming_the_variable(wans, destination
     with pytest.raises(InvalidInput) as error:
         layout(wans, destinations, exclusions)
     assert error.value.field == field
+
+
+# Every config goes through the engine of the module that gets it, offline; refusals name the inventory
+# (issue 11 defects 7 and 16: nothing is corrected on the way, distance 0 is not turned into 1)
+@pytest.mark.parametrize("wans, destinations, exclusions, placement, field, value", [
+    ([dict(WANS[0], distance=0)], [], {}, None, "routeros_pbr_wans[0].distance", 0),
+    ([dict(WANS[0], distance=256)], [], {}, None, "routeros_pbr_wans[0].distance", 256),
+    ([dict(WANS[0], distance="near")], [], {}, None, "routeros_pbr_wans[0].distance", "near"),
+    ([dict(WANS[0], check_gateway="bfd")], [], {}, None, "routeros_pbr_wans[0].check_gateway", "bfd"),
+    ([dict(WANS[0], gateway="192.0.2.1 192.0.2.2")], [], {}, None, "routeros_pbr_wans[0].gateway",
+     "192.0.2.1 192.0.2.2"),
+    ([dict(WANS[0], name="my wan")], [], {}, None, "routeros_pbr_wans[0].name", "my wan"),
+    ([dict(WANS[0], name="fibre\u00e9")], [], {}, None, "routeros_pbr_wans[0].name", "fibre\u00e9"),
+    (WANS, [{"name": "x", "dst_address": "192.0.2.300", "wan": "cell"}], {}, None,
+     "routeros_pbr_destinations[0].dst_address", "192.0.2.300"),
+    (WANS, [{"name": "x", "dst_address": ["192.0.2.9", "nowhere"], "wan": "cell"}], {}, None,
+     "routeros_pbr_destinations[0].dst_address[1]", "nowhere"),
+    (WANS, [{"name": "x y", "dst_address": "192.0.2.9", "wan": "cell"}], {}, None,
+     "routeros_pbr_destinations[0].name", "x y"),
+    (WANS, [], {"lan_prefixes": ["192.168.88.0/33"]}, None, "routeros_pbr_output_exclusions.lan_prefixes[0]",
+     "192.168.88.0/33"),
+    (WANS, [], {"interfaces": ["wg 1"]}, None, "routeros_pbr_output_exclusions.interfaces[0]", "wg 1"),
+    (WANS, [], {}, {"position": "before"}, "routeros_pbr_rule_placement.anchor", None),
+    (WANS, [], {}, {"position": "middle"}, "routeros_pbr_rule_placement.position", "middle"),
+])
+def test_the_modules_own_checks_refuse_naming_the_inventory(wans, destinations, exclusions, placement, field, value):
+    with pytest.raises(InvalidInput) as error:
+        layout(wans, destinations, exclusions, placement)
+    assert (error.value.field, error.value.value) == (field, value), error.value
+
+
+def test_distance_is_passed_as_given_and_defaults_to_1():
+    result = layout([dict(WANS[0], distance=5), WANS[1]])
+    assert [route["distance"] for route in result["routes"]] == [5, 2]
+    assert layout(WANS[:1])["routes"][0]["distance"] == 1

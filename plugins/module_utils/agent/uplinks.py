@@ -1,0 +1,169 @@
+# -*- coding: utf-8 -*-
+# Copyright: multiwan.pbr contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the kernel says about each WAN: netlink records folded into a view, and the checks read off it.
+
+Pure functions. ``fold(view, record)`` applies one ``netlink`` record; ``wan_facts(view, wan, ...)``
+reads one WAN family's device, addresses and gateway (the configured one, or for ``dhcp`` the one the
+host learned: the lowest-metric default route of the main table through the WAN's device, not carrying
+the collection's own protocol); ``kernel_checks(facts)`` turns them into the three
+``tracker.KernelSays`` a tracker folds in:
+
+=========  ==========================================================  ==========
+check      fails when                                                  reason
+=========  ==========================================================  ==========
+link       the device is absent, administratively down, has no         carrier
+           carrier (IFF_LOWER_UP) or its operstate is neither up nor
+           unknown (unknown: devices such as ppp that report none)
+address    no address of the family fit to be a source (an IPv6 WAN    address
+           may have only its link-local one: prefix delegation leaves
+           the global addresses on the LAN)
+gateway    its neighbour entry is FAILED, or a ``dhcp`` WAN has        gateway
+           learned no default route
+=========  ==========================================================  ==========
+
+A point-to-point family (no gateway configured) has no gateway check: it routes by device.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from dataclasses import dataclass, field, replace
+from typing import Optional, Tuple
+
+from ansible_collections.multiwan.pbr.plugins.module_utils.agent import netlink
+from ansible_collections.multiwan.pbr.plugins.module_utils.agent.tracker import KernelSays
+
+DHCP = "dhcp"
+RT_SCOPE_HOST = 254
+CHECKS = ("link", "address", "gateway")
+
+
+@dataclass(frozen=True)
+class KernelView:
+    """Links by index, and addresses, neighbours and main-table default routes by identity.
+
+    The dicts are never changed in place: ``fold`` returns a new view.
+    """
+
+    links: dict = field(default_factory=dict)           # index -> netlink.Link
+    addresses: dict = field(default_factory=dict)       # (index, family, address) -> netlink.Address
+    neighbours: dict = field(default_factory=dict)      # (index, family, address) -> netlink.Neighbour
+    default_routes: dict = field(default_factory=dict)  # (family, priority, nexthops) -> netlink.Route
+
+
+@dataclass(frozen=True)
+class WanFacts:
+    """One WAN family as the kernel has it."""
+
+    device: str
+    family: str
+    index: Optional[int]                # None: no such device
+    link: Optional[netlink.Link]
+    addresses: Tuple[str, ...]          # "address/prefixlen", usable ones, global first
+    gateway_config: Optional[str]       # an address, "dhcp" or None (point-to-point)
+    gateway: Optional[str]              # the address in use: configured or learned
+    gateway_state: Optional[str]        # its neighbour state (netlink.NUD_STATES names), None: no entry
+    gateway_failed: bool
+
+
+def fold(view, record):
+    """``view`` after one netlink record (records of other kinds leave it as it is)."""
+    if isinstance(record, netlink.Link):
+        return replace(view, links=_put(view.links, record.index, record, record.deleted))
+    if isinstance(record, netlink.Address):
+        key = (record.index, record.family, record.address)
+        return replace(view, addresses=_put(view.addresses, key, record, record.deleted))
+    if isinstance(record, netlink.Neighbour):
+        key = (record.index, record.family, record.address)
+        return replace(view, neighbours=_put(view.neighbours, key, record, record.deleted))
+    if isinstance(record, netlink.Route) and record.is_default and record.table == netlink.RT_TABLE_MAIN:
+        key = (record.family, record.priority, record.nexthops)
+        return replace(view, default_routes=_put(view.default_routes, key, record, record.deleted))
+    return view
+
+
+def wan_facts(view, device, family, gateway_config, owned_protocols):
+    """The facts of ``device``'s ``family``; ``gateway_config`` is an address, "dhcp" or None."""
+    link = next((link for link in view.links.values() if link.name == device), None)
+    index = link.index if link else None
+    gateway = gateway_config
+    if gateway_config == DHCP:
+        gateway = learned_gateway(view, index, family, owned_protocols)
+    neighbour = view.neighbours.get((index, family, gateway)) if gateway else None
+    return WanFacts(device=device, family=family, index=index, link=link,
+                    addresses=_usable_addresses(view, index, family), gateway_config=gateway_config,
+                    gateway=gateway, gateway_state=neighbour.state_name if neighbour else None,
+                    gateway_failed=bool(neighbour and neighbour.failed))
+
+
+def learned_gateway(view, index, family, owned_protocols):
+    """The gateway of the lowest-metric main-table default route through ``index`` that is not ours
+    (``owned_protocols``: the modules' and the agent's route protocols)."""
+    candidates = []
+    for route in view.default_routes.values():
+        if route.family != family or route.protocol in owned_protocols:
+            continue
+        for gateway, oif in route.nexthops:
+            if oif == index and gateway:
+                candidates.append((route.priority or 0, gateway))
+    return min(candidates)[1] if candidates else None
+
+
+def kernel_checks(facts):
+    """The link, address and gateway checks of one WAN family, as tracker observations."""
+    return (_link_check(facts), _address_check(facts), _gateway_check(facts))
+
+
+# -- the checks
+
+
+def _link_check(facts):
+    link = facts.link
+    if link is None:
+        return KernelSays("link", False, "carrier", "%s is absent" % facts.device)
+    if not link.admin_up:
+        return KernelSays("link", False, "carrier", "%s is administratively down" % facts.device)
+    if not link.carrier or link.operstate not in ("up", "unknown"):
+        return KernelSays("link", False, "carrier", "%s has no carrier (operstate %s)" % (facts.device, link.operstate))
+    return KernelSays("link", True)
+
+
+def _address_check(facts):
+    if facts.addresses:
+        return KernelSays("address", True)
+    return KernelSays("address", False, "address", "%s has no %s address" % (facts.device, facts.family))
+
+
+def _gateway_check(facts):
+    if facts.gateway_config is None:
+        return KernelSays("gateway", True)
+    if facts.gateway is None:
+        return KernelSays("gateway", False, "gateway", "no %s default route learned on %s" % (facts.family, facts.device))
+    if facts.gateway_failed:
+        return KernelSays("gateway", False, "gateway", "gateway %s on %s does not answer (neighbour FAILED)"
+                          % (facts.gateway, facts.device))
+    return KernelSays("gateway", True)
+
+
+# -- helpers
+
+
+def _put(mapping, key, value, deleted):
+    copied = dict(mapping)
+    if deleted:
+        copied.pop(key, None)
+    else:
+        copied[key] = value
+    return copied
+
+
+def _usable_addresses(view, index, family):
+    if index is None:
+        return ()
+    found = [address for (owner, address_family, _address), address in view.addresses.items()
+             if owner == index and address_family == family and address.scope != RT_SCOPE_HOST
+             and address.usable]
+    found.sort(key=lambda address: (address.scope != 0, address.address))
+    return tuple("%s/%d" % (address.address, address.prefixlen) for address in found)
