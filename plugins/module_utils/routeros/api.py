@@ -252,6 +252,8 @@ class RouterOsApi(object):
 
     def _settle(self, api, replies, ids):
         """Read the replies of everything in flight; learn the ids of adds; raise for any trap."""
+        if not replies:
+            return
         self._exchange(api, replies)
         for reply in replies:
             if reply.command.added is not None and not reply.traps and reply.done.get("ret"):
