@@ -51,7 +51,10 @@ options:
     type: int
     default: 10
   encoding:
-    description: The character encoding of strings on the API (RouterOS itself uses the router's code page).
+    description:
+      - The character encoding of strings on the API (RouterOS itself uses the router's code page).
+      - Checked before a connection is made, with O(username), O(password) and every C(config) entry; a value the
+        encoding cannot carry fails naming its option (never showing the password).
     type: str
     default: ASCII
 requirements:

@@ -39,37 +39,46 @@ options:
     suboptions:
       name:
         description:
-          - The exclusion's identity, stored in its C(comment) after C(multiwan.pbr:). Letters, digits and
-            C(_.:@+/-), starting with a letter or digit.
+          - The exclusion's identity, stored in its C(comment) after C(multiwan.pbr:). Letters, digits and C(_.:@+/-),
+            starting with a letter or digit.
         type: str
         required: true
       dst_address:
-        description: Destination IPv4 address or prefix (C(dst-address)), e.g. a LAN prefix or a gateway to probe.
+        description:
+          - Destination IPv4 address or prefix (C(dst-address)), e.g. a LAN prefix or a gateway to probe.
         type: str
       dst_address_list:
-        description: Destination address list (C(dst-address-list)).
+        description:
+          - Destination address list (C(dst-address-list)).
         type: str
       out_interface:
-        description: Outgoing interface (C(out-interface)), e.g. a WireGuard interface.
+        description:
+          - Outgoing interface (C(out-interface)), e.g. a WireGuard interface.
         type: str
       out_interface_list:
-        description: Outgoing interface list (C(out-interface-list)).
+        description:
+          - Outgoing interface list (C(out-interface-list)).
         type: str
       protocol:
-        description: IP protocol (C(protocol)), e.g. V(udp) for DNS.
+        description:
+          - IP protocol (C(protocol)), e.g. V(udp) for DNS.
         type: str
       dst_port:
-        description: Destination ports (C(dst-port)), e.g. V(53); needs O(config[].protocol).
+        description:
+          - Destination ports (C(dst-port)), e.g. V(53); needs O(config[].protocol).
         type: str
       action:
-        description: V(return) leaves C(chain=output); V(accept) does too and skips any chain that jumped here.
+        description:
+          - V(return) leaves C(chain=output); V(accept) does too and skips any chain that jumped here.
         type: str
         choices: [return, accept]
       disabled:
-        description: Whether the rule is disabled (C(disabled)).
+        description:
+          - Whether the rule is disabled (C(disabled)).
         type: bool
       comment:
-        description: Your own text, stored in C(comment) after the ownership tag.
+        description:
+          - Your own text, stored in C(comment) after the ownership tag.
         type: str
 notes:
   - V(rendered) cannot know the rules already on a router, so its C(add) lines append the exclusions at the end.

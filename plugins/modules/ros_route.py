@@ -45,38 +45,47 @@ options:
         type: str
         required: true
       dst_address:
-        description: The destination prefix (C(dst-address)); RouterOS's default is C(0.0.0.0/0).
+        description:
+          - The destination prefix (C(dst-address)); RouterOS's default is C(0.0.0.0/0).
         type: str
       gateway:
         description:
-          - The next hop (C(gateway)) as C(IP), C(IP%interface), C(IP@table) or an interface name; several,
-            comma-separated, for ECMP. C(IP@main) is the same as C(IP).
-          - Required unless O(config[].blackhole=true).
+          - The next hop (C(gateway)) as C(IP), C(IP%interface), C(IP@table) or an interface name; several, comma-separated,
+            for ECMP. C(IP@main) is the same as C(IP).
+          - Required unless O(config[].blackhole=true); a new route without either is refused.
         type: str
       blackhole:
-        description: Whether the route drops what it matches (the C(blackhole) flag); such a route has no gateway.
+        description:
+          - Whether the route drops what it matches (the C(blackhole) flag); such a route has no gateway.
         type: bool
       distance:
-        description: Administrative distance, 1 to 255 (C(distance)); RouterOS's default is 1.
+        description:
+          - Administrative distance, 1 to 255 (C(distance)); RouterOS's default is 1.
         type: int
       scope:
-        description: Scope, 0 to 255 (C(scope)); RouterOS's default is 30.
+        description:
+          - Scope, 0 to 255 (C(scope)); RouterOS's default is 30.
         type: int
       target_scope:
-        description: Target scope, 0 to 255 (C(target-scope)); RouterOS's default is 10.
+        description:
+          - Target scope, 0 to 255 (C(target-scope)); RouterOS's default is 10.
         type: int
       check_gateway:
-        description: How RouterOS checks that the gateway is alive (C(check-gateway)); unset by default.
+        description:
+          - How RouterOS checks that the gateway is alive (C(check-gateway)); unset by default.
         type: str
         choices: [arp, none, ping]
       routing_table:
-        description: The routing table the route belongs to (C(routing-table)); RouterOS's default is C(main).
+        description:
+          - The routing table the route belongs to (C(routing-table)); RouterOS's default is C(main).
         type: str
       disabled:
-        description: Whether the route is disabled (C(disabled)).
+        description:
+          - Whether the route is disabled (C(disabled)).
         type: bool
       comment:
-        description: Your own text, stored in C(comment) after the ownership tag.
+        description:
+          - Your own text, stored in C(comment) after the ownership tag.
         type: str
 seealso:
   - module: multiwan.pbr.ros_routing_table

@@ -20,9 +20,11 @@ description:
   - Rules are evaluated in list order, so order is part of the configuration; the rules of O(config) form one
     block, in O(config) order, at the place O(placement) names. Rules the module does not own keep their
     relative order.
-  - All changes are sent pipelined in one session (API C(.tag)s); the routing tables named in O(config[].table)
+  - All changes are sent pipelined in one session (API C(.tag)s); a move waits for the replies of the adds it
+    orders, whatever order RouterOS runs pending commands in. The routing tables named in O(config[].table)
     and O(config[].routing_mark) must exist first (M(multiwan.pbr.ros_routing_table)), or RouterOS refuses the
-    rule and the module fails with its message and the rule concerned.
+    rule and the module fails with its message and the rule concerned; the owned rules then go back to the
+    positions they had, and C(rolled_back) says whether the router read back exactly as before.
 author:
   - multiwan.pbr contributors (@multiwan-pbr)
 extends_documentation_fragment:
@@ -46,16 +48,21 @@ options:
         type: str
         required: true
       dst_address:
-        description: Destination prefix to match (C(dst-address)); host bits are cleared, a bare address is a C(/32).
+        description:
+          - Destination prefix to match (C(dst-address)); host bits are cleared, a bare address is a C(/32).
+          - Of the same address family as O(config[].src_address).
         type: str
       src_address:
-        description: Source prefix to match (C(src-address)); host bits are cleared, a bare address is a C(/32).
+        description:
+          - Source prefix to match (C(src-address)); host bits are cleared, a bare address is a C(/32).
         type: str
       routing_mark:
-        description: Routing mark to match (C(routing-mark)), the name of a routing table.
+        description:
+          - Routing mark to match (C(routing-mark)), the name of a routing table.
         type: str
       interface:
-        description: Incoming interface to match (C(interface)).
+        description:
+          - Incoming interface to match (C(interface)).
         type: str
       action:
         description:
@@ -64,16 +71,20 @@ options:
         type: str
         choices: [drop, lookup, lookup-only-in-table, mangle, unreachable]
       table:
-        description: The routing table to look up (C(table)); RouterOS's default is C(main).
+        description:
+          - The routing table to look up (C(table)); RouterOS's default is C(main).
         type: str
       min_prefix:
-        description: Ignore routes with a prefix length up to this (C(min-prefix)); V(0) hides the default route.
+        description:
+          - Ignore routes with a prefix length up to this (C(min-prefix)); V(0) hides the default route.
         type: int
       disabled:
-        description: Whether the rule is disabled (C(disabled)).
+        description:
+          - Whether the rule is disabled (C(disabled)).
         type: bool
       comment:
-        description: Your own text, stored in C(comment) after the ownership tag.
+        description:
+          - Your own text, stored in C(comment) after the ownership tag.
         type: str
   placement:
     description:
@@ -162,7 +173,7 @@ commands:
   elements: str
   sample:
     - /routing rule add dst-address=198.51.100.53/32 table=wan2 comment=multiwan.pbr:dns-via-wan2
-    - /routing rule move [find comment=multiwan.pbr:dns-via-wan2] destination=*1
+    - /routing rule move [find comment=multiwan.pbr:dns-via-wan2],*4 destination=*1
 before:
   description: The owned rules before the run, in device order; same shape as O(config).
   returned: when state is merged, replaced, overridden or deleted

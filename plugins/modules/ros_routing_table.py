@@ -18,7 +18,9 @@ description:
   - A table is identified by its O(config[].name); an owned table's C(comment) starts with C(multiwan.pbr).
     The built-in C(main) table and tables without the tag are never changed or removed; a wanted table whose
     name an untagged table already has is refused before anything is sent.
-  - All changes are sent pipelined in one session (API C(.tag)s).
+  - All changes are sent pipelined in one session (API C(.tag)s); removals go last, once every other write
+    was answered. A table that any rule, route or mangle rule still names is never removed; the run fails
+    before anything is sent, naming them.
 author:
   - multiwan.pbr contributors (@multiwan-pbr)
 extends_documentation_fragment:
@@ -36,7 +38,8 @@ options:
     elements: dict
     suboptions:
       name:
-        description: The table's name (C(name)), its identity; C(main) is RouterOS's own and cannot be managed.
+        description:
+          - The table's name (C(name)), its identity; C(main) is RouterOS's own and cannot be managed.
         type: str
         required: true
       fib:
@@ -46,10 +49,12 @@ options:
             table a rule or mark must steer traffic into.
         type: bool
       disabled:
-        description: Whether the table is disabled (C(disabled)).
+        description:
+          - Whether the table is disabled (C(disabled)).
         type: bool
       comment:
-        description: Your own text, stored in C(comment) after the ownership tag.
+        description:
+          - Your own text, stored in C(comment) after the ownership tag.
         type: str
 seealso:
   - module: multiwan.pbr.ros_routing_rule

@@ -69,10 +69,10 @@ def test_check_mode_reads_the_same(sim):
 
 
 def test_only_in_table_destination_using_plain_lookup_is_flagged(sim):
-    sim.state.menu("/routing/rule").add({"dst-address": "203.0.113.0/24", "table": "cell"})
+    rule_id = sim.state.menu("/routing/rule").add({"dst-address": "203.0.113.0/24", "table": "cell"})
     result = run(sim, only_in_table=[{"dst_address": "203.0.113.0/24", "table": "cell"}])
-    assert ("only-in-table-falls-back-to-main", "/routing/rule", 0) in [
-        (f["code"], f["path"], f["position"]) for f in result["findings"]]
+    assert ("only-in-table-falls-back-to-main", "/routing/rule", rule_id) in [
+        (f["code"], f["path"], f["id"]) for f in result["findings"]]
 
 
 def test_a_bad_destination_fails_before_the_router_is_read(sim):

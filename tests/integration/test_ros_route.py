@@ -62,15 +62,23 @@ def test_a_disabled_route_stays_idempotent_and_is_restored_when_enabled(sim):
     assert (row["routing-table"], row["distance"], row.get("disabled", "false")) == ("wan2", "10", "false")
 
 
+def route_id(sim, name):
+    """The ``.id`` of an owned route (pipelined adds get their ids in the order RouterOS runs them)."""
+    return next(row[".id"] for row in sim.state.menu(ROUTES).rows() if (row.get("comment") or "").split()[0:1] == [
+        "multiwan.pbr:" + name])
+
+
 def test_replaced_overridden_deleted_gathered(sim):
     run(sim, config=WAN_ROUTES)
+    ids = dict((route["name"], route_id(sim, route["name"])) for route in WAN_ROUTES)
     replaced = run(sim, state="replaced", config=[{"name": "wan2-default", "gateway": "203.0.113.1",
                                                    "routing_table": "wan2"}])
-    assert replaced["commands"] == ["/ip route set *80000002 gateway=203.0.113.1; "
-                                    "/ip route unset *80000002 value-name=check-gateway"]
+    assert replaced["commands"] == ["/ip route set {0} gateway=203.0.113.1; "
+                                    "/ip route unset {0} value-name=check-gateway".format(ids["wan2-default"])]
     overridden = run(sim, state="overridden", config=[{"name": "wan2-default", "gateway": "203.0.113.1",
                                                        "routing_table": "wan2"}])
-    assert overridden["commands"] == ["/ip route remove *80000003", "/ip route remove *80000004"]
+    assert sorted(overridden["commands"]) == sorted(
+        "/ip route remove " + ids[name] for name in ("wan2-failover", "rfc1918"))
     assert run(sim, state="gathered")["gathered"] == [
         {"name": "wan2-default", "dst_address": "0.0.0.0/0", "gateway": "203.0.113.1", "blackhole": False,
          "distance": 1, "scope": 30, "target_scope": 10, "routing_table": "wan2", "disabled": False}]

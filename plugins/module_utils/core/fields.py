@@ -58,8 +58,9 @@ class Field:
     ``read(entry)`` takes the raw value out of one dump entry (default: ``entry[keyword]``);
     ``words(canonical)`` are the device words (default: ``keyword`` and ``show``'s text);
     ``device_default`` is what the device means when its dump leaves the keyword out;
-    ``unsettable`` fields are cleared with ``unset`` (RouterOS); ``suboptions`` are the fields
-    of a nested list or dict (``elements``).
+    ``unsettable`` fields are cleared with ``unset`` (RouterOS); a ``flag`` is a bool option the
+    device holds by presence alone (RouterOS ``fib``, ``blackhole``: written as the bare keyword,
+    printed as ``""`` or left out); ``suboptions`` are the fields of a nested list or dict (``elements``).
     """
 
     option: str
@@ -71,6 +72,7 @@ class Field:
     required: bool = False
     device_default: object = None
     unsettable: bool = False
+    flag: bool = False
     suboptions: tuple = ()
     read: object = None
     render: object = None

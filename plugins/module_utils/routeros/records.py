@@ -1,72 +1,50 @@
 # -*- coding: utf-8 -*-
 # Copyright: multiwan.pbr contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What the three RouterOS engines share: the ownership tag, field tables, CLI lines.
+"""What the RouterOS engines share: the ownership tag, the kinds of RouterOS values, and
+everything that reads a field table (``core.fields.Field``).
 
-Each engine (``ros_routing_rule``, ``ros_routing_table``, ``ros_route``) is a field
-table plus a record class; everything that reads the table lives here, so a field is
-one line in its engine and the same code parses a ``print`` reply, normalises user
-input, renders a CLI line and turns a record back into ``config``.
+Each engine is a table of fields plus a record class; the same code here turns a ``config``
+entry into a record, a ``print`` row into a record, a record back into ``config``, and an
+op into an ``ApiCommand`` (``routeros.commands``). A field's ``keyword`` is its RouterOS
+property; fields without one are the entry's ``name`` (kept in the ownership tag) and its
+``comment``. ``device_default`` is RouterOS's value when ``print`` leaves the property out.
 
 Ownership: an owned entry's ``comment`` starts with the tag ``multiwan.pbr``, then
 ``:<name>`` where the name is the entry's identity (rules, routes), then a space and
 the user's own comment, e.g. ``multiwan.pbr:dns-via-wan2 resolvers leave by WAN2``.
 Entries without the tag are foreign: parsed (for order and for ``--diff``), never changed.
-
-Commands are RouterOS CLI lines that a user can paste into a terminal, and they are
-also exactly what the runner sends: ``api_sentences`` turns a line into API sentences,
-so ``commands`` in a result is what was executed, not a description of it.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import collections
 import dataclasses
+import functools
 import json
 import re
 
-from ansible_collections.multiwan.pbr.plugins.module_utils.core import addresses
-from ansible_collections.multiwan.pbr.plugins.module_utils.core.commands import ScriptLine
+from ansible_collections.multiwan.pbr.plugins.module_utils.core import addresses, fields
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import InvalidInput
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.fields import TEXT, Field, Kind
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import ADD, DELETE, MOVE, REPLACE
+from ansible_collections.multiwan.pbr.plugins.module_utils.routeros.commands import (
+    FLAG, UNSET, Added, ApiCommand)
 
 TAG = "multiwan.pbr"
 _TAGGED_COMMENT = re.compile(r"multiwan\.pbr(?::(\S+))?(?: (.*))?\Z", re.DOTALL)
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@+/-]*\Z")
-# Characters a CLI value may hold without quotes; anything else is quoted.
-_BARE_VALUE = re.compile(r"[A-Za-z0-9._:/@%,*+-]+\Z")
-_ESCAPES = {"\\": "\\\\", '"': '\\"', "$": "\\$", "?": "\\?", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
-_UNESCAPES = {"n": "\n", "r": "\r", "t": "\t"}
-_TRUE_WORDS, _FALSE_WORDS = ("yes", "true"), ("no", "false")
-CLI_VERBS = ("add", "set", "unset", "remove", "move")
+_TRUE_WORDS = ("yes", "true")
+# Encodings that carry every ASCII text as it is (the common case needs no trial encode).
+_ASCII_SUPERSETS = ("ASCII", "US-ASCII", "UTF-8", "UTF8", "LATIN-1", "LATIN1", "ISO-8859-1", "CP1252", "CP1251")
 
 
-@dataclasses.dataclass(frozen=True)
-class Field:
-    """One property: its ``config`` option, its RouterOS keyword, how to normalise it.
+class Wildcard(object):
+    """A value that compares equal to anything (see ``UNPRINTED`` and ``ordering.ANYWHERE``)."""
 
-    ``default`` is RouterOS's value when ``print`` omits the keyword (folded in at both
-    boundaries); ``unsettable`` fields are cleared with ``unset`` (the command tree's
-    ``unset value-name`` list); a ``flag`` is present-or-absent on the device
-    (``fib``, ``blackhole``) and a bool in ``config``.
-    """
-
-    option: str
-    keyword: str
-    normalise: object
-    default: object = None
-    unsettable: bool = False
-    flag: bool = False
-
-
-class _Unprinted(object):
-    """A value RouterOS did not print; it compares equal to anything.
-
-    RouterOS prints a disabled ``/ip/route`` without its distance, scopes or table
-    (7.23.7 survey, semantics.md 4.2); such a route matches any wanted value there.
-    """
+    def __init__(self, name):
+        self.name = name
 
     def __eq__(self, other):
         return True
@@ -78,80 +56,60 @@ class _Unprinted(object):
         return 0
 
     def __repr__(self):
-        return "UNPRINTED"
+        return self.name
 
 
-UNPRINTED = _Unprinted()
+# RouterOS prints a disabled ``/ip/route`` without its distance, scopes or table (the 7.23.7
+# survey in tests/routeros_sim/README.md, ``disabled_route_print``); such a route matches any
+# wanted value there.
+UNPRINTED = Wildcard("UNPRINTED")
 
 
 # ---------------------------------------------------------------------------
-# Normalisers: (value, option) -> canonical value; user input and print values alike.
-# Print values arrive as the API's strings; a dump saved through librouteros has
-# them cast to bool/int, which these accept too.
+# Kinds of RouterOS values. Print values arrive as the API's strings; a dump saved through
+# librouteros has them cast to bool/int, which these accept too.
 
 
-def boolean(value, option):
-    if isinstance(value, bool):
-        return value
-    word = str(value).strip().lower()
-    if word in _TRUE_WORDS:
-        return True
-    if word in _FALSE_WORDS:
-        return False
-    raise InvalidInput(option, value, "is not a boolean (yes/no, true/false)")
+def _routeros_name(value, field_name):
+    """A name RouterOS refers to (table, interface, list): non-empty, no blanks or quotes."""
+    text = TEXT.normalise(value, field_name)
+    if not text or re.search(r'[\s"\\]', text):
+        raise InvalidInput(field_name, value, "is not a RouterOS name (empty, or has blanks or quotes)")
+    return text
 
 
-def integer(low, high):
-    def normalise(value, option):
-        if isinstance(value, bool) or not re.match(r"\s*\d+\s*\Z", str(value)):
-            raise InvalidInput(option, value, "is not a whole number")
-        number = int(value)
-        if not low <= number <= high:
-            raise InvalidInput(option, value, "is not between %d and %d" % (low, high))
-        return number
-    return normalise
-
-
-def choice(values):
-    def normalise(value, option):
-        if value not in values:
-            raise InvalidInput(option, value, "is not one of %s" % ", ".join(values))
-        return value
-    return normalise
-
-
-def text(value, option):
-    """Free text; a dump saved through librouteros may have turned ``"123"`` into 123."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (dict, list)):
-        raise InvalidInput(option, value, "is not a string")
-    return str(value)
-
-
-def word(value, option):
-    """A name RouterOS refers to (table, interface): non-empty, no spaces or quotes."""
-    normalised = text(value, option)
-    if not normalised or re.search(r'[\s"\\]', normalised):
-        raise InvalidInput(option, value, "is not a RouterOS name (empty, or has spaces or quotes)")
-    return normalised
-
-
-def entry_name(value, option):
-    """The identity kept in the ownership tag."""
-    normalised = text(value, option)
-    if not NAME_PATTERN.match(normalised):
-        raise InvalidInput(option, value, "must start with a letter or digit and hold only letters, "
+def _entry_name(value, field_name):
+    text = TEXT.normalise(value, field_name)
+    if not NAME_PATTERN.match(text):
+        raise InvalidInput(field_name, value, "must start with a letter or digit and hold only letters, "
                            "digits and _.:@+/-")
-    return normalised
+    return text
 
 
-def prefix_any_family(value, option):
-    return addresses.prefix(value, option)
+NAME = Kind("str", _routeros_name)
+ENTRY_NAME = Kind("str", _entry_name)
+PREFIX = Kind("str", addresses.prefix)
+PREFIX_IPV4 = Kind("str", lambda value, field_name: addresses.prefix(value, field_name, family=addresses.IPV4))
 
 
-def prefix_ipv4(value, option):
-    return addresses.prefix(value, option, family=addresses.IPV4)
+def name_field(what):
+    """The identity of a rule, route or exclusion: kept in the ownership tag, not a property."""
+    return Field("name", ENTRY_NAME, required=True, doc=(
+        "The %s's identity, stored in its C(comment) after C(multiwan.pbr:). Letters, digits and C(_.:@+/-), "
+        "starting with a letter or digit." % what,))
+
+
+COMMENT = Field("comment", TEXT, ("Your own text, stored in C(comment) after the ownership tag.",))
+
+
+@functools.lru_cache(maxsize=None)      # tables are module constants; a run asks once per record
+def properties(table):
+    """The fields of ``table`` that are RouterOS properties (all but the tag's name and the comment)."""
+    return tuple(field for field in table if field.keyword)
+
+
+def config_spec(table):
+    return dict(type="list", elements="dict", options=fields.options_spec(table))
 
 
 # ---------------------------------------------------------------------------
@@ -168,53 +126,51 @@ def parse_comment(device_comment):
     """``(owned, name, user_comment)`` from a device comment (``None`` when absent)."""
     if device_comment is None:
         return False, None, None
-    comment = text(device_comment, "comment")
+    comment = TEXT.normalise(device_comment, "comment")
     match = _TAGGED_COMMENT.match(comment)
     if not match:
         return False, None, comment or None
     return True, match.group(1), match.group(2) or None
 
 
+def device_comment(record):
+    if not record.owned:
+        return record.comment
+    return compose_comment(record.name if record.IDENTITY == "tag" else None, record.comment)
+
+
 # ---------------------------------------------------------------------------
 # Records from user input and from print rows
 
 
-def record_from_item(record_class, fields, item, params):
+def record_from_item(record_class, table, item, params):
     """A ``config`` entry as a record; ``given`` remembers what the user set (for merged).
 
     ``record_class.IDENTITY`` says where an entry's ``name`` lives: ``"tag"`` (in the
-    ownership tag: rules, routes) or ``"field"`` (one of ``fields``: tables).
+    ownership tag: rules, routes) or ``"field"`` (a property: tables).
     """
     values, given = {}, set()
-    for field in fields:
+    for field in properties(table):
         raw = item.get(field.option)
         if raw is None:
-            values[field.option] = False if field.flag else field.default
+            values[field.name] = field.device_default
             continue
-        values[field.option] = boolean(raw, field.option) if field.flag else field.normalise(raw, field.option)
-        given.add(field.option)
+        values[field.name] = field.normalise(raw)
+        given.add(field.name)
     if record_class.IDENTITY == "tag":
-        values["name"] = entry_name(item.get("name"), "name")
-    for option, value in values.items():
-        check_encoding(params, option, value if isinstance(value, str) else None)
+        values["name"] = ENTRY_NAME.normalise(item.get("name"), "name")
+    comment = None if item.get("comment") is None else COMMENT.normalise(item["comment"]) or None
+    encoding = (params or {}).get("encoding") or "ASCII"
+    for option, value in dict(values, comment=comment).items():
+        check_encoding(encoding, option, value)
     if item.get("comment") is not None:
         given.add("comment")
-    return record_class(comment=_user_comment(item.get("comment"), params), owned=True,
-                        given=frozenset(given - {"name"}), **values)
+    return record_class(comment=comment, owned=True, given=frozenset(given), **values)
 
 
-def _user_comment(value, params):
-    if value is None:
-        return None
-    comment = text(value, "comment")
-    check_encoding(params, "comment", comment)
-    return comment or None
-
-
-def check_encoding(params, option, value):
+def check_encoding(encoding, option, value):
     """librouteros encodes words strictly; refuse what the connection cannot send."""
-    encoding = (params or {}).get("encoding") or "ASCII"
-    if value is None:
+    if not isinstance(value, str) or value.isascii() and encoding.upper() in _ASCII_SUPERSETS:
         return
     try:
         value.encode(encoding)
@@ -222,20 +178,35 @@ def check_encoding(params, option, value):
         raise InvalidInput(option, value, "cannot be sent with encoding=%s; set encoding (e.g. UTF-8) to "
                            "the router's code page" % encoding)
     except LookupError:
-        raise InvalidInput("encoding", encoding, "is not an encoding Python knows")
+        raise InvalidInput("encoding", encoding, "is not a character encoding Python knows (e.g. ASCII, UTF-8)")
 
 
-def record_from_row(record_class, fields, row, unprinted=()):
+def record_from_row(record_class, table, row, unprinted=()):
     """A print row as a record. ``unprinted``: keywords whose absence means "not shown"."""
     owned, tag_name, user_comment = parse_comment(row.get("comment"))
-    values = dict((field.option, _row_value(field, row, unprinted)) for field in fields)
+    values = dict((field.name, _row_value(field, row, unprinted)) for field in properties(table))
     if record_class.IDENTITY == "tag":
         # An entry tagged without a name has no identity: it stays foreign, untouched.
         owned = owned and tag_name is not None
         values["name"] = tag_name if owned else None
     if not owned and row.get("comment") is not None:
-        user_comment = text(row["comment"], "comment")
-    return record_class(comment=user_comment, owned=owned, device_id=text(row.get(".id", ""), ".id"), **values)
+        user_comment = TEXT.normalise(row["comment"], "comment")
+    return record_class(comment=user_comment, owned=owned, device_id=TEXT.normalise(row.get(".id", ""), ".id"),
+                        **values)
+
+
+def _row_value(field, row, unprinted):
+    raw = row.get(field.keyword)
+    if field.flag:
+        return raw is not None and raw is not False
+    if raw is None or raw == "":
+        return UNPRINTED if field.keyword in unprinted else field.device_default
+    try:
+        return field.normalise(raw, field.keyword)
+    except InvalidInput:
+        # A value this module would not write (a hand-made table name with a space): keep
+        # it as printed; a foreign entry stays readable and an owned one gets rewritten.
+        return TEXT.normalise(raw, field.keyword)
 
 
 def demote_duplicates(records):
@@ -251,23 +222,11 @@ def demote_duplicates(records):
     return result
 
 
-def _row_value(field, row, unprinted):
-    raw = row.get(field.keyword)
-    if field.flag:
-        return raw is not None and raw is not False
-    if raw is None or raw == "":
-        return UNPRINTED if field.keyword in unprinted else field.default
-    try:
-        return field.normalise(raw, field.keyword)
-    except InvalidInput:
-        # A value this module would not write (a hand-made table name with a space): keep
-        # it as printed; a foreign entry stays readable and an owned one gets rewritten.
-        return text(raw, field.keyword)
-
-
 def is_configuration(row):
-    """Dynamic entries (table ``main``, connected routes) are RouterOS's own, not config."""
-    return str(row.get("dynamic", "false")).lower() not in _TRUE_WORDS
+    """Dynamic entries (table ``main``, connected routes) and built-in ones (RouterOS 7.22 prints
+    ``default=true`` on built-in routing rules: tests/routeros_sim/README.md, ``builtin_rules``) are
+    RouterOS's own, not config."""
+    return not any(str(row.get(flag, "false")).lower() in _TRUE_WORDS for flag in ("dynamic", "default"))
 
 
 def rows_from_running_config(text_dump, path):
@@ -283,14 +242,14 @@ def rows_from_running_config(text_dump, path):
 
 def merge(current, wanted):
     """What ``merged`` leaves: the fields the user gave win, the rest stay as they are."""
-    return dataclasses.replace(current, **dict((option, getattr(wanted, option)) for option in wanted.given))
+    return dataclasses.replace(current, **dict((name, getattr(wanted, name)) for name in wanted.given))
 
 
-def to_config(fields, record, hidden=()):
+def to_config(table, record, hidden=()):
     """A record in ``config`` shape; ``hidden`` options are left out (not shown by RouterOS)."""
     config = {"name": record.name} if record.IDENTITY == "tag" else {}
-    for field in fields:
-        value = getattr(record, field.option)
+    for field in properties(table):
+        value = getattr(record, field.name)
         if value is not None and value is not UNPRINTED and field.option not in hidden:
             config[field.option] = value
     if record.comment is not None:
@@ -299,198 +258,87 @@ def to_config(fields, record, hidden=()):
 
 
 # ---------------------------------------------------------------------------
-# CLI lines
+# Commands
 
 
-def device_comment(record):
-    if not record.owned:
-        return record.comment
-    return compose_comment(record.name if record.IDENTITY == "tag" else None, record.comment)
+def render_ops(menu, table, ops):
+    """One ``ApiCommand`` per op; consecutive moves before one destination are one ``move`` of
+    the list (RouterOS moves a list as a block, in the order given: the 7.23.7 probe behind
+    tests/routeros_sim/menu.py ``Menu.move``).
+
+    An entry this plan adds is named by ``Added`` (its comment) until RouterOS gives its
+    ``.id``; every other entry by the ``.id`` of the read the plan came from.
+    """
+    added = set(op.record.key for op in ops if op.verb == ADD)
+
+    def entry(record):
+        return Added(menu, device_comment(record)) if record.key in added else _device_id(record)
+
+    commands = []
+    for op in ops:
+        if op.verb == MOVE and commands and _joins_move(commands[-1], op, entry):
+            last = commands.pop()
+            commands.append(last._replace(target=last.target + (entry(op.record),)))
+        elif op.verb == MOVE:
+            destination = () if op.old is None else (("destination", entry(op.old)),)
+            commands.append(ApiCommand(menu, "move", (entry(op.record),), destination))
+        elif op.verb == ADD:
+            commands.append(add_command(menu, table, op.record))
+        elif op.verb == REPLACE:
+            commands.extend(_set_commands(menu, table, op.old, op.record))
+        elif op.verb == DELETE:
+            commands.append(ApiCommand(menu, "remove", entry(op.record)))
+    return commands
 
 
-def reference(record):
-    """How a line names an entry: its ``.id``, or (added in this run) its unique comment."""
-    if record.device_id:
-        return record.device_id
-    return '[find comment=%s]' % quote(device_comment(record))
+def _joins_move(previous, op, entry):
+    destination = () if op.old is None else (("destination", entry(op.old)),)
+    return previous.verb == "move" and previous.attributes == destination
 
 
-def add_arguments(fields, record):
-    """``key=value`` words of an ``add``: every field that differs from RouterOS's default."""
-    words = []
-    for field in fields:
-        value = getattr(record, field.option)
-        if value is UNPRINTED or value is None or value == field.default or value is False and field.flag:
+def _device_id(record):
+    if not record.device_id:
+        raise ValueError("render: %r has no .id and is not added by this plan" % (record.key,))
+    return record.device_id
+
+
+def add_command(menu, table, record):
+    """``add`` with every property that differs from RouterOS's default, and the comment."""
+    attributes = []
+    for field in properties(table):
+        value = getattr(record, field.name)
+        if value is UNPRINTED or value is None or value == field.device_default:
             continue
-        words.append(field.keyword if field.flag else "%s=%s" % (field.keyword, cli_value(value)))
+        attributes.append((field.keyword, FLAG if field.flag else field.kind.show(value)))
     comment = device_comment(record)
     if comment is not None:
-        words.append("comment=%s" % quote(comment))
-    return words
+        attributes.append(("comment", comment))
+    return ApiCommand(menu, "add", None, attributes)
 
 
-def add_line(menu, fields, record):
-    return " ".join([menu, "add"] + add_arguments(fields, record))
-
-
-def set_line(menu, fields, old, new):
-    """``set`` the changed fields; fields cleared to nothing are ``unset`` (``;`` joins them)."""
-    assignments, unsets = [], []
-    for field in fields:
-        value, before = getattr(new, field.option), getattr(old, field.option)
+def _set_commands(menu, table, old, new):
+    """``set`` of the changed properties (cleared ones ``UNSET``); none when only the record's
+    place differs (``ordering``: a move puts it back)."""
+    attributes = []
+    for field in properties(table):
+        value, before = getattr(new, field.name), getattr(old, field.name)
         if value is UNPRINTED or (value == before and before is not UNPRINTED):
             continue
-        if field.flag and not value or value is None and field.unsettable:
-            unsets.append(field.keyword)
-        elif field.flag:
-            assignments.append(field.keyword)
-        else:
-            assignments.append("%s=%s" % (field.keyword, cli_value(field.default if value is None else value)))
+        attributes.append((field.keyword, _assigned(field, value)))
     if device_comment(new) != device_comment(old):
-        assignments.append("comment=%s" % quote(device_comment(new) or ""))
-    target = reference(old)
-    commands = ["%s set %s %s" % (menu, target, " ".join(assignments))] if assignments else []
-    commands += ["%s unset %s value-name=%s" % (menu, target, keyword) for keyword in unsets]
-    return "; ".join(commands)
+        attributes.append(("comment", device_comment(new) or ""))
+    return [ApiCommand(menu, "set", _device_id(old), attributes)] if attributes else []
 
 
-def remove_line(menu, record):
-    return "%s remove %s" % (menu, reference(record))
+def _assigned(field, value):
+    if field.flag:
+        return FLAG if value else UNSET
+    if value is None:
+        # cleared: unset where RouterOS can, else its default (the command tree's unset lists)
+        return UNSET if field.unsettable else field.kind.show(field.device_default)
+    return field.kind.show(value)
 
 
-def move_line(menu, record, anchor):
-    """``move`` before ``anchor``, or to the end of the list (no destination)."""
-    line = "%s move %s" % (menu, reference(record))
-    return line if anchor is None else "%s destination=%s" % (line, reference(anchor))
-
-
-def render_ops(menu, fields, ops):
-    """One line per op. A move's ``old`` is the entry it goes before."""
-    lines = []
-    for op in ops:
-        if op.verb == ADD:
-            lines.append(add_line(menu, fields, op.record))
-        elif op.verb == REPLACE:
-            lines.append(set_line(menu, fields, op.old, op.record))
-        elif op.verb == DELETE:
-            lines.append(remove_line(menu, op.record))
-        elif op.verb == MOVE:
-            lines.append(move_line(menu, op.record, op.old))
-    return [ScriptLine(line) for line in lines]
-
-
-def render_state(menu, fields, records):
+def render_state(menu, table, records):
     """Records as ``add`` lines in the order given (device order for ordered menus)."""
-    return "".join(add_line(menu, fields, record) + "\n" for record in records)
-
-
-def cli_value(value):
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return quote(str(value))
-
-
-def quote(value):
-    """A CLI value, quoted and escaped unless it is one plain word."""
-    if _BARE_VALUE.match(value):
-        return value
-    return '"%s"' % "".join(_ESCAPES.get(char, char) if char in _ESCAPES or char >= " "
-                            else "\\%02X" % ord(char) for char in value)
-
-
-# ---------------------------------------------------------------------------
-# From a CLI line back to API sentences (the runner executes what the user saw)
-
-
-def api_sentences(line):
-    """``[(command_word, [(key, value)], target)]`` for each ``;``-separated command.
-
-    ``target`` is the entry the command acts on: ``*ID``, or a ``Find`` (an entry added
-    in this run, named by its comment) that the runner resolves; so may a value be.
-    """
-    return [_api_command(tokens) for tokens in _split_commands(tokenize(line))]
-
-
-class Find(collections.namedtuple("Find", "comment")):
-    """``[find comment="..."]``: an entry this run added, whose ``.id`` is not known yet."""
-
-    __slots__ = ()
-
-
-def tokenize(line):
-    """A CLI line as words (``str``), ``(key, value)`` pairs, ``Find``s and ``;``."""
-    tokens, index = [], 0
-    while index < len(line):
-        if line[index] == " ":
-            index += 1
-        elif line[index] == ";":
-            tokens.append(";")
-            index += 1
-        elif line.startswith("[find", index):
-            find, index = _read_find(line, index)
-            tokens.append(find)
-        else:
-            start = index
-            while index < len(line) and line[index] not in ' ;=':
-                index += 1
-            key = line[start:index]
-            if line[index:index + 1] == "=":
-                value, index = _read_value(line, index + 1)
-                tokens.append((key, value))
-            else:
-                tokens.append(key)
-    return tokens
-
-
-def _read_find(line, index):
-    if not line.startswith("[find comment=", index):
-        raise ValueError("only [find comment=...] is understood: %r" % line[index:])
-    comment, index = _read_value(line, index + len("[find comment="))
-    if line[index:index + 1] != "]":
-        raise ValueError("unterminated [find in %r" % line)
-    return Find(comment), index + 1
-
-
-def _read_value(line, index):
-    if line.startswith("[find", index):
-        return _read_find(line, index)
-    if line[index:index + 1] != '"':
-        end = index
-        while end < len(line) and line[end] not in " ;]":
-            end += 1
-        return line[index:end], end
-    index += 1
-    chars = []
-    while line[index] != '"':
-        if line[index] != "\\":
-            chars.append(line[index])
-            index += 1
-        elif re.match(r"[0-9A-F]{2}", line[index + 1:index + 3]):
-            chars.append(chr(int(line[index + 1:index + 3], 16)))
-            index += 3
-        else:
-            chars.append(_UNESCAPES.get(line[index + 1], line[index + 1]))
-            index += 2
-    return "".join(chars), index + 1
-
-
-def _split_commands(tokens):
-    commands = [[]]
-    for token in tokens:
-        if token == ";":
-            commands.append([])
-        else:
-            commands[-1].append(token)
-    return [command for command in commands if command]
-
-
-def _api_command(tokens):
-    verb_index = next(index for index, token in enumerate(tokens) if token in CLI_VERBS)
-    menu = "/" + "/".join(part.strip("/") for part in tokens[:verb_index])
-    rest = tokens[verb_index + 1:]
-    target = None
-    if rest and (isinstance(rest[0], Find) or isinstance(rest[0], str) and rest[0].startswith("*")):
-        target, rest = rest[0], rest[1:]
-    words = [token if isinstance(token, tuple) and not isinstance(token, Find) else (token, "")
-             for token in rest]
-    return "%s/%s" % (menu, tokens[verb_index]), words, target
+    return "".join(add_command(menu, table, record).text + "\n" for record in records)

@@ -12,8 +12,8 @@ that may; without such a rule they sit at the end, and a later run moves them in
 one that appears. Other mangle rules are never changed or moved.
 
 Identity is the ``name`` in the ownership tag (``comment=multiwan.pbr:<name> ...``). The
-field table and the CLI lines are ``routeros.records``'; the moves are the routing-rule
-engine's (``moves_into_place``), the same ordering problem.
+field table and the commands are ``routeros.records``'; the moves are ``routeros.ordering``'s,
+the same ordering problem as routing rules.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -22,15 +22,16 @@ __metaclass__ = type
 
 import dataclasses
 
-from ansible_collections.multiwan.pbr.plugins.module_utils.routeros import records
+from ansible_collections.multiwan.pbr.plugins.module_utils.core import fields
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.engine import Engine
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import InvalidInput
-from ansible_collections.multiwan.pbr.plugins.module_utils.routeros.ros_routing_rule import moves_into_place, with_device_ids
-from ansible_collections.multiwan.pbr.plugins.module_utils.routeros.records import Field
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.fields import BOOLEAN, TEXT, Field, Kind, choice
+from ansible_collections.multiwan.pbr.plugins.module_utils.routeros import ordering, records
+from ansible_collections.multiwan.pbr.plugins.module_utils.routeros.commands import quote
+from ansible_collections.multiwan.pbr.plugins.module_utils.routeros.records import COMMENT, NAME, PREFIX_IPV4
 
 PATH = "/ip/firewall/mangle"
 PATHS = (PATH,)
-MENU = "/ip firewall mangle"
 CHAIN = "output"
 ACTIONS = ("return", "accept")
 # Rules the exclusions must come before: they mark, or may lead to rules that do.
@@ -40,41 +41,40 @@ MATCHERS = ("dst_address", "dst_address_list", "out_interface", "out_interface_l
 _READ_ONLY = (".id", ".nextid", "bytes", "packets", "dynamic", "invalid", "comment")
 
 
-def device_address(value, option):
-    """Mangle prints a host without ``/32`` (semantics.md 5); ranges and ``!`` stay as printed."""
-    text = records.text(value, option)
-    try:
-        prefix = records.prefix_ipv4(text, option)
-    except InvalidInput:
-        return text         # a foreign rule's range or negation: kept, never compared with ours
+def device_address(value, field_name):
+    """Mangle prints a host without ``/32`` (tests/routeros_sim/README.md, Menus)."""
+    prefix = PREFIX_IPV4.normalise(value, field_name)
     return prefix[:-len("/32")] if prefix.endswith("/32") else prefix
 
 
+# Not an option: every exclusion is in chain=output; read to find the rules they go before.
+CHAIN_FIELD = Field("chain", NAME, keyword="chain", doc=())
+ACTION_FIELD = Field("action", choice(*ACTIONS), keyword="action", device_default="accept", doc=(
+    "V(return) leaves C(chain=output); V(accept) does too and skips any chain that jumped here.",))
 EXCLUSION_FIELDS = (
-    Field("chain", "chain", records.word),
-    Field("action", "action", records.word, default="accept"),
-    Field("dst_address", "dst-address", device_address, unsettable=True),
-    Field("dst_address_list", "dst-address-list", records.word, unsettable=True),
-    Field("out_interface", "out-interface", records.word, unsettable=True),
-    Field("out_interface_list", "out-interface-list", records.word, unsettable=True),
-    Field("protocol", "protocol", records.word, unsettable=True),
-    Field("dst_port", "dst-port", records.word, unsettable=True),
-    Field("disabled", "disabled", records.boolean, default=False),
+    records.name_field("exclusion"),
+    Field("dst_address", Kind("str", device_address), keyword="dst-address", unsettable=True, doc=(
+        "Destination IPv4 address or prefix (C(dst-address)), e.g. a LAN prefix or a gateway to probe.",)),
+    Field("dst_address_list", NAME, keyword="dst-address-list", unsettable=True, doc=(
+        "Destination address list (C(dst-address-list)).",)),
+    Field("out_interface", NAME, keyword="out-interface", unsettable=True, doc=(
+        "Outgoing interface (C(out-interface)), e.g. a WireGuard interface.",)),
+    Field("out_interface_list", NAME, keyword="out-interface-list", unsettable=True, doc=(
+        "Outgoing interface list (C(out-interface-list)).",)),
+    Field("protocol", NAME, keyword="protocol", unsettable=True, doc=(
+        "IP protocol (C(protocol)), e.g. V(udp) for DNS.",)),
+    Field("dst_port", NAME, keyword="dst-port", unsettable=True, doc=(
+        "Destination ports (C(dst-port)), e.g. V(53); needs O(config[].protocol).",)),
+    ACTION_FIELD,
+    Field("disabled", BOOLEAN, keyword="disabled", device_default=False, doc=(
+        "Whether the rule is disabled (C(disabled)).",)),
+    COMMENT,
 )
+# The order of the words in an `add`: chain and action first, as RouterOS's own export writes them.
+DEVICE_FIELDS = (CHAIN_FIELD, ACTION_FIELD) + tuple(field for field in EXCLUSION_FIELDS if field is not ACTION_FIELD)
 
-CONFIG_OPTIONS = dict(
-    name=dict(type="str", required=True),
-    dst_address=dict(type="str"),
-    dst_address_list=dict(type="str"),
-    out_interface=dict(type="str"),
-    out_interface_list=dict(type="str"),
-    protocol=dict(type="str"),
-    dst_port=dict(type="str"),
-    action=dict(type="str", choices=list(ACTIONS)),
-    disabled=dict(type="bool"),
-    comment=dict(type="str"),
-)
-CONFIG_SPEC = dict(type="list", elements="dict", options=CONFIG_OPTIONS)
+CONFIG_OPTIONS = fields.options_spec(EXCLUSION_FIELDS)
+CONFIG_SPEC = records.config_spec(EXCLUSION_FIELDS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,6 +95,7 @@ class Exclusion:
     disabled: bool
     comment: str
     owned: bool
+    place: object = dataclasses.field(default=ordering.ANYWHERE, hash=False)
     device_id: str = dataclasses.field(default=None, compare=False)
     given: frozenset = dataclasses.field(default=frozenset(), compare=False)
     printed: tuple = dataclasses.field(default=(), compare=False)
@@ -107,11 +108,7 @@ class Exclusion:
 def normalise(item, params, facts):
     """An exclusion: always ``chain=output``, ``action=return`` unless ``accept`` is asked for."""
     filled = dict(item, chain=CHAIN, action=item.get("action") or "return")
-    if filled["action"] not in ACTIONS:
-        raise InvalidInput("action", filled["action"], "is not one of %s" % ", ".join(ACTIONS))
-    if item.get("dst_address") is not None:
-        filled["dst_address"] = device_address(records.prefix_ipv4(item["dst_address"], "dst_address"), "dst_address")
-    exclusion = records.record_from_item(Exclusion, EXCLUSION_FIELDS, filled, params)
+    exclusion = records.record_from_item(Exclusion, DEVICE_FIELDS, filled, params)
     check_matchers(exclusion, complete=params.get("state") in ("replaced", "overridden", "rendered"))
     return exclusion
 
@@ -126,12 +123,12 @@ def check_matchers(exclusion, complete):
 
 
 def parse(dump, params, facts):
-    return [_exclusion(row) for row in dump[PATH] if records.is_configuration(row)]
+    return ordering.with_places([_exclusion(row) for row in dump[PATH] if records.is_configuration(row)])
 
 
 def _exclusion(row):
-    exclusion = records.record_from_row(Exclusion, EXCLUSION_FIELDS, row)
-    printed = tuple((key, records.text(value, key)) for key, value in row.items() if key not in _READ_ONLY)
+    exclusion = records.record_from_row(Exclusion, DEVICE_FIELDS, row)
+    printed = tuple((key, TEXT.normalise(value, key)) for key, value in row.items() if key not in _READ_ONLY)
     return dataclasses.replace(exclusion, printed=printed)
 
 
@@ -143,7 +140,7 @@ merge = records.merge
 
 
 def render(ops, params):
-    return records.render_ops(MENU, EXCLUSION_FIELDS, ops)
+    return records.render_ops(PATH, DEVICE_FIELDS, ops)
 
 
 def render_state(rules, params):
@@ -151,25 +148,28 @@ def render_state(rules, params):
     lines = []
     for rule in rules:
         if rule.owned:
-            lines.append(records.add_line(MENU, EXCLUSION_FIELDS, rule))
+            lines.append(records.add_command(PATH, DEVICE_FIELDS, rule).text)
         else:
-            words = ["%s=%s" % (key, records.quote(value)) for key, value in rule.printed]
+            words = ["%s=%s" % (key, quote(value)) for key, value in rule.printed]
             lines.append("# %s (not managed) %s" % (rule.device_id, " ".join(words)))
     return "".join(line + "\n" for line in lines)
 
 
 def to_config(rule):
-    config = records.to_config(EXCLUSION_FIELDS, rule)
-    config.pop("chain", None)
-    return config
+    return records.to_config(EXCLUSION_FIELDS, rule)
 
 
 def finish_plan(ops, wanted, current, predicted, params):
-    """Moves that put the ``config`` exclusions, in order, right before the first marking rule."""
+    """Moves that put the ``config`` exclusions, in order, right before the first marking rule; after
+    a failed run (the core converging back to what it read) each owned rule back where it was."""
     if params["state"] not in ("merged", "replaced", "overridden") or not wanted:
         return []
-    return moves_into_place([rule.key for rule in wanted], first_marking_rule(predicted),
-                            with_device_ids(predicted, current))
+    if ordering.is_restore(wanted):
+        gaps = ordering.gaps_as_read(wanted, predicted)
+    else:
+        anchor = first_marking_rule(predicted)
+        gaps = [(None if anchor is None else anchor.key, [rule.key for rule in wanted])]
+    return ordering.moves_into_gaps(gaps, ops, current, predicted)
 
 
 def first_marking_rule(rules):
@@ -180,4 +180,5 @@ def first_marking_rule(rules):
 
 ENGINE = Engine(
     name="ros_mangle_exclusion", config_spec=CONFIG_SPEC, normalise=normalise, parse=parse, merge=merge, render=render,
-    render_state=render_state, to_config=to_config, finish_plan=finish_plan, parse_running_config=parse_running_config)
+    render_state=render_state, to_config=to_config, finish_plan=finish_plan, parse_running_config=parse_running_config,
+    config_fields=EXCLUSION_FIELDS)

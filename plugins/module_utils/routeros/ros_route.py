@@ -9,9 +9,9 @@ failover pair with different distances, one per gateway), a gateway can then cha
 place, and a disabled route prints without its table (so the table cannot be part of a
 key read from the device).
 
-RouterOS prints a disabled route with only ``dst-address``, ``gateway`` and ``comment``
-(7.23.7 survey, semantics.md 4.2); the fields it hides compare equal to anything while
-the route stays disabled, and are set again when it is enabled.
+RouterOS prints a disabled route with only ``dst-address``, ``gateway`` and ``comment`` (the
+7.23.7 survey in tests/routeros_sim/README.md, ``disabled_route_print``); the fields it hides
+compare equal to anything while the route stays disabled, and are set again when it is enabled.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -20,43 +20,44 @@ __metaclass__ = type
 
 import dataclasses
 
-from ansible_collections.multiwan.pbr.plugins.module_utils.core import addresses
-from ansible_collections.multiwan.pbr.plugins.module_utils.routeros import records
+from ansible_collections.multiwan.pbr.plugins.module_utils.core import addresses, fields
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.engine import Engine
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import InvalidInput
-from ansible_collections.multiwan.pbr.plugins.module_utils.routeros.records import Field
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.fields import BOOLEAN, Field, Kind, choice, integer
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import ADD
+from ansible_collections.multiwan.pbr.plugins.module_utils.routeros import records
+from ansible_collections.multiwan.pbr.plugins.module_utils.routeros.records import COMMENT, NAME, PREFIX_IPV4
 
 PATH = "/ip/route"
 PATHS = (PATH,)
-MENU = "/ip route"
-# /ip/route add check-gateway, completion of RouterOS 7.22.2 (command-tree-7.22.2.json).
+# /ip/route add check-gateway, as RouterOS 7.22.2 completes it (tests/routeros_sim/menus.py less bfd).
 CHECK_GATEWAY = ("arp", "none", "ping")
 HIDDEN_WHEN_DISABLED = ("distance", "scope", "target-scope", "routing-table", "check-gateway")
 
 
-def gateways(value, option):
+def gateways(value, field_name):
     """``IP``, ``IP%interface``, ``IP@table`` or an interface, comma-separated for ECMP.
 
     Addresses are canonical and ``@main`` dropped (RouterOS prints ``IP@main`` as ``IP``);
     the list is sorted because ECMP gateways have no order.
     """
-    hops = [_gateway(hop.strip(), option) for hop in str(value).split(",")]
+    hops = [_gateway(hop.strip(), field_name) for hop in str(value).split(",")]
     if not all(hops):
-        raise InvalidInput(option, value, "has an empty gateway")
+        raise InvalidInput(field_name, value, "has an empty gateway")
     return ",".join(sorted(hops))
 
 
-def _gateway(hop, option):
+def _gateway(hop, field_name):
     if not hop:
         return ""
     address, table = _split_once(hop, "@")
     address, interface = _split_once(address, "%")
     if not (interface or table or _looks_like_an_address(address)):
-        return records.word(hop, option)      # an interface name
-    canonical = addresses.address(address, option, family=addresses.IPV4)
-    suffix = ("%" + records.word(interface, option)) if interface else ""
+        return NAME.normalise(hop, field_name)      # an interface name
+    canonical = addresses.address(address, field_name, family=addresses.IPV4)
+    suffix = ("%" + NAME.normalise(interface, field_name)) if interface else ""
     if table and table != "main":
-        suffix += "@" + records.word(table, option)
+        suffix += "@" + NAME.normalise(table, field_name)
     return canonical + suffix
 
 
@@ -69,32 +70,35 @@ def _looks_like_an_address(text):
     return ":" in text or all(part.isdigit() for part in text.split("."))
 
 
+GATEWAYS = Kind("str", gateways)
+
 ROUTE_FIELDS = (
-    Field("dst_address", "dst-address", records.prefix_ipv4, default="0.0.0.0/0"),
-    Field("gateway", "gateway", gateways, unsettable=True),
-    Field("blackhole", "blackhole", records.boolean, default=False, unsettable=True, flag=True),
-    Field("distance", "distance", records.integer(1, 255), default=1, unsettable=True),
-    Field("scope", "scope", records.integer(0, 255), default=30, unsettable=True),
-    Field("target_scope", "target-scope", records.integer(0, 255), default=10, unsettable=True),
-    Field("check_gateway", "check-gateway", records.choice(CHECK_GATEWAY), unsettable=True),
-    Field("routing_table", "routing-table", records.word, default="main"),
-    Field("disabled", "disabled", records.boolean, default=False),
+    records.name_field("route"),
+    Field("dst_address", PREFIX_IPV4, keyword="dst-address", device_default="0.0.0.0/0", doc=(
+        "The destination prefix (C(dst-address)); RouterOS's default is C(0.0.0.0/0).",)),
+    Field("gateway", GATEWAYS, keyword="gateway", unsettable=True, doc=(
+        "The next hop (C(gateway)) as C(IP), C(IP%interface), C(IP@table) or an interface name; several, "
+        "comma-separated, for ECMP. C(IP@main) is the same as C(IP).",
+        "Required unless O(config[].blackhole=true); a new route without either is refused.")),
+    Field("blackhole", BOOLEAN, keyword="blackhole", device_default=False, unsettable=True, flag=True, doc=(
+        "Whether the route drops what it matches (the C(blackhole) flag); such a route has no gateway.",)),
+    Field("distance", integer(1, 255), keyword="distance", device_default=1, unsettable=True, doc=(
+        "Administrative distance, 1 to 255 (C(distance)); RouterOS's default is 1.",)),
+    Field("scope", integer(0, 255), keyword="scope", device_default=30, unsettable=True, doc=(
+        "Scope, 0 to 255 (C(scope)); RouterOS's default is 30.",)),
+    Field("target_scope", integer(0, 255), keyword="target-scope", device_default=10, unsettable=True, doc=(
+        "Target scope, 0 to 255 (C(target-scope)); RouterOS's default is 10.",)),
+    Field("check_gateway", choice(*CHECK_GATEWAY), keyword="check-gateway", unsettable=True, doc=(
+        "How RouterOS checks that the gateway is alive (C(check-gateway)); unset by default.",)),
+    Field("routing_table", NAME, keyword="routing-table", device_default="main", doc=(
+        "The routing table the route belongs to (C(routing-table)); RouterOS's default is C(main).",)),
+    Field("disabled", BOOLEAN, keyword="disabled", device_default=False, doc=(
+        "Whether the route is disabled (C(disabled)).",)),
+    COMMENT,
 )
 
-CONFIG_OPTIONS = dict(
-    name=dict(type="str", required=True),
-    dst_address=dict(type="str"),
-    gateway=dict(type="str"),
-    blackhole=dict(type="bool"),
-    distance=dict(type="int"),
-    scope=dict(type="int"),
-    target_scope=dict(type="int"),
-    check_gateway=dict(type="str", choices=list(CHECK_GATEWAY)),
-    routing_table=dict(type="str"),
-    disabled=dict(type="bool"),
-    comment=dict(type="str"),
-)
-CONFIG_SPEC = dict(type="list", elements="dict", options=CONFIG_OPTIONS)
+CONFIG_OPTIONS = fields.options_spec(ROUTE_FIELDS)
+CONFIG_SPEC = records.config_spec(ROUTE_FIELDS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,7 +146,7 @@ def parse(dump, params, facts):
 
 
 def _route(row):
-    if not records.boolean(row.get("disabled", False), "disabled"):
+    if not BOOLEAN.normalise(row.get("disabled", False), "disabled"):
         return records.record_from_row(Route, ROUTE_FIELDS, row)
     route = records.record_from_row(Route, ROUTE_FIELDS, row, unprinted=HIDDEN_WHEN_DISABLED)
     # A disabled route prints no `blackhole` either; without a gateway it can only be one.
@@ -160,15 +164,24 @@ def merge(current, wanted):
         merged = dataclasses.replace(merged, blackhole=False)
     if "blackhole" in wanted.given and wanted.blackhole and "gateway" not in wanted.given:
         merged = dataclasses.replace(merged, gateway=None)
+    check_next_hop(merged, complete=True)
     return merged
 
 
+def finish_plan(ops, wanted, current, predicted, params):
+    """No ops to add; a route ``merged`` adds must be complete (one it changes is, through ``merge``)."""
+    for op in ops:
+        if op.verb == ADD:
+            check_next_hop(op.record, complete=True)
+    return []
+
+
 def render(ops, params):
-    return records.render_ops(MENU, ROUTE_FIELDS, ops)
+    return records.render_ops(PATH, ROUTE_FIELDS, ops)
 
 
 def render_state(routes, params):
-    return records.render_state(MENU, ROUTE_FIELDS, routes)
+    return records.render_state(PATH, ROUTE_FIELDS, routes)
 
 
 def to_config(route):
@@ -183,4 +196,6 @@ def sort_key(route):
 
 ENGINE = Engine(
     name="ros_route", config_spec=CONFIG_SPEC, normalise=normalise, parse=parse, merge=merge, render=render,
-    render_state=render_state, to_config=to_config, sort_key=sort_key, parse_running_config=parse_running_config)
+    render_state=render_state, to_config=to_config, sort_key=sort_key, finish_plan=finish_plan,
+    parse_running_config=parse_running_config,
+    config_fields=ROUTE_FIELDS)

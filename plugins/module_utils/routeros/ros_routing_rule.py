@@ -18,43 +18,44 @@ __metaclass__ = type
 
 import dataclasses
 
-from ansible_collections.multiwan.pbr.plugins.module_utils.routeros import records
+from ansible_collections.multiwan.pbr.plugins.module_utils.core import addresses, fields
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.engine import Engine
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import InvalidInput
-from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import MOVE, Op
-from ansible_collections.multiwan.pbr.plugins.module_utils.routeros.records import Field
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.fields import BOOLEAN, MAX_U32, Field, choice, integer
+from ansible_collections.multiwan.pbr.plugins.module_utils.routeros import ordering, records
+from ansible_collections.multiwan.pbr.plugins.module_utils.routeros.records import COMMENT, NAME, PREFIX
 
 PATH = "/routing/rule"
 PATHS = (PATH,)
-MENU = "/routing rule"
-# /routing/rule add action, completion of RouterOS 7.22.2 (command-tree-7.22.2.json).
+# /routing/rule add action, as RouterOS 7.22.2 completes it (tests/routeros_sim/menus.py, with 7.22's mangle).
 ACTIONS = ("drop", "lookup", "lookup-only-in-table", "mangle", "unreachable")
 POSITIONS = ("top", "bottom", "before")
 
 RULE_FIELDS = (
-    Field("dst_address", "dst-address", records.prefix_any_family, unsettable=True),
-    Field("src_address", "src-address", records.prefix_any_family, unsettable=True),
-    Field("routing_mark", "routing-mark", records.word, unsettable=True),
-    Field("interface", "interface", records.word, unsettable=True),
-    Field("action", "action", records.choice(ACTIONS), default="lookup"),
-    Field("table", "table", records.word, default="main"),
-    Field("min_prefix", "min-prefix", records.integer(0, 4294967295), unsettable=True),
-    Field("disabled", "disabled", records.boolean, default=False),
+    records.name_field("rule"),
+    Field("dst_address", PREFIX, keyword="dst-address", unsettable=True, doc=(
+        "Destination prefix to match (C(dst-address)); host bits are cleared, a bare address is a C(/32).",
+        "Of the same address family as O(config[].src_address).")),
+    Field("src_address", PREFIX, keyword="src-address", unsettable=True, doc=(
+        "Source prefix to match (C(src-address)); host bits are cleared, a bare address is a C(/32).",)),
+    Field("routing_mark", NAME, keyword="routing-mark", unsettable=True, doc=(
+        "Routing mark to match (C(routing-mark)), the name of a routing table.",)),
+    Field("interface", NAME, keyword="interface", unsettable=True, doc=(
+        "Incoming interface to match (C(interface)).",)),
+    Field("action", choice(*ACTIONS), keyword="action", device_default="lookup", doc=(
+        "What a matching packet gets (C(action)); RouterOS's default is V(lookup).",
+        "V(lookup) falls through to the next rule when the table has no route; V(lookup-only-in-table) does not.")),
+    Field("table", NAME, keyword="table", device_default="main", doc=(
+        "The routing table to look up (C(table)); RouterOS's default is C(main).",)),
+    Field("min_prefix", integer(0, MAX_U32), keyword="min-prefix", unsettable=True, doc=(
+        "Ignore routes with a prefix length up to this (C(min-prefix)); V(0) hides the default route.",)),
+    Field("disabled", BOOLEAN, keyword="disabled", device_default=False, doc=(
+        "Whether the rule is disabled (C(disabled)).",)),
+    COMMENT,
 )
 
-CONFIG_OPTIONS = dict(
-    name=dict(type="str", required=True),
-    dst_address=dict(type="str"),
-    src_address=dict(type="str"),
-    routing_mark=dict(type="str"),
-    interface=dict(type="str"),
-    action=dict(type="str", choices=list(ACTIONS)),
-    table=dict(type="str"),
-    min_prefix=dict(type="int"),
-    disabled=dict(type="bool"),
-    comment=dict(type="str"),
-)
-CONFIG_SPEC = dict(type="list", elements="dict", options=CONFIG_OPTIONS)
+CONFIG_OPTIONS = fields.options_spec(RULE_FIELDS)
+CONFIG_SPEC = records.config_spec(RULE_FIELDS)
 PLACEMENT_OPTIONS = dict(
     position=dict(type="str", default="bottom", choices=list(POSITIONS)),
     anchor=dict(type="str"),
@@ -63,7 +64,8 @@ PLACEMENT_OPTIONS = dict(
 
 @dataclasses.dataclass(frozen=True)
 class RoutingRule:
-    """One ``/routing/rule`` entry; ``name`` (from the tag) is set on owned rules only."""
+    """One ``/routing/rule`` entry; ``name`` (from the tag) is set on owned rules only;
+    ``place`` is where an owned rule was read (``routeros.ordering``)."""
 
     IDENTITY = "tag"
 
@@ -78,6 +80,7 @@ class RoutingRule:
     disabled: bool
     comment: str
     owned: bool
+    place: object = dataclasses.field(default=ordering.ANYWHERE, hash=False)
     device_id: str = dataclasses.field(default=None, compare=False)
     given: frozenset = dataclasses.field(default=frozenset(), compare=False)
 
@@ -88,27 +91,41 @@ class RoutingRule:
 
 
 def normalise(item, params, facts):
-    return records.record_from_item(RoutingRule, RULE_FIELDS, item, params)
+    rule = records.record_from_item(RoutingRule, RULE_FIELDS, item, params)
+    check_one_family(rule)
+    return rule
+
+
+def check_one_family(rule):
+    """A rule matches one address family: RouterOS cannot match an IPv4 destination from an IPv6 source."""
+    if rule.dst_address and rule.src_address and (
+            addresses.family_of(rule.dst_address) != addresses.family_of(rule.src_address)):
+        raise InvalidInput("src_address", rule.src_address, "is not of the family of dst_address=%s in rule %s; "
+                           "a rule matches one address family" % (rule.dst_address, rule.name))
 
 
 def parse(dump, params, facts):
-    return records.demote_duplicates([records.record_from_row(RoutingRule, RULE_FIELDS, row)
-                                      for row in dump[PATH] if records.is_configuration(row)])
+    rules = [records.record_from_row(RoutingRule, RULE_FIELDS, row)
+             for row in dump[PATH] if records.is_configuration(row)]
+    return ordering.with_places(records.demote_duplicates(rules))
 
 
 def parse_running_config(text, params):
     return records.rows_from_running_config(text, PATH)
 
 
-merge = records.merge
+def merge(current, wanted):
+    rule = records.merge(current, wanted)
+    check_one_family(rule)
+    return rule
 
 
 def render(ops, params):
-    return records.render_ops(MENU, RULE_FIELDS, ops)
+    return records.render_ops(PATH, RULE_FIELDS, ops)
 
 
 def render_state(rules, params):
-    return records.render_state(MENU, RULE_FIELDS, rules)
+    return records.render_state(PATH, RULE_FIELDS, rules)
 
 
 def to_config(rule):
@@ -116,18 +133,17 @@ def to_config(rule):
 
 
 def finish_plan(ops, wanted, current, predicted, params):
-    """Moves that put the ``config`` rules, in order, where ``placement`` says."""
+    """Moves that put the ``config`` rules, in order, where ``placement`` says; after a failed run
+    (the core converging back to what it read) moves that put each owned rule back where it was."""
     if params["state"] not in ("merged", "replaced", "overridden") or not wanted:
         return []
-    block_keys = [rule.key for rule in wanted]
-    anchor = placement_anchor(params.get("placement") or {}, block_keys, predicted)
-    return moves_into_place(block_keys, anchor, with_device_ids(predicted, current))
-
-
-def with_device_ids(rules, current):
-    """``replaced`` targets are the wanted records; give them back the ``.id`` they keep."""
-    ids = dict((rule.key, rule.device_id) for rule in current)
-    return [rule if rule.device_id else dataclasses.replace(rule, device_id=ids.get(rule.key)) for rule in rules]
+    if ordering.is_restore(wanted):
+        gaps = ordering.gaps_as_read(wanted, predicted)
+    else:
+        block_keys = [rule.key for rule in wanted]
+        anchor = placement_anchor(params.get("placement") or {}, block_keys, predicted)
+        gaps = [(None if anchor is None else anchor.key, block_keys)]
+    return ordering.moves_into_gaps(gaps, ops, current, predicted)
 
 
 def placement_anchor(placement, block_keys, predicted):
@@ -152,30 +168,7 @@ def foreign_rule(anchor, rules):
     return matches[0]
 
 
-def moves_into_place(block_keys, anchor, rules):
-    """Move each block rule, last to first, right before its successor, unless already there.
-
-    Going backwards keeps the rules already placed contiguous, so each rule needs at most
-    one move and rules already in place need none.
-    """
-    order = [rule.key for rule in rules]
-    by_key = dict((rule.key, rule) for rule in rules)
-    ops = []
-    successor = None if anchor is None else anchor.key
-    for key in reversed(block_keys):
-        if _next_key(order, key) != successor:
-            ops.append(Op(MOVE, by_key[key], old=by_key.get(successor), position=successor))
-            order.remove(key)
-            order.insert(order.index(successor) if successor is not None else len(order), key)
-        successor = key
-    return ops
-
-
-def _next_key(order, key):
-    index = order.index(key) + 1
-    return order[index] if index < len(order) else None
-
-
 ENGINE = Engine(
     name="ros_routing_rule", config_spec=CONFIG_SPEC, normalise=normalise, parse=parse, merge=merge, render=render,
-    render_state=render_state, to_config=to_config, finish_plan=finish_plan, parse_running_config=parse_running_config)
+    render_state=render_state, to_config=to_config, finish_plan=finish_plan, parse_running_config=parse_running_config,
+    config_fields=RULE_FIELDS)

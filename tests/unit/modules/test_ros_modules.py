@@ -85,6 +85,17 @@ def test_rendered_needs_no_router():
         "/routing rule add dst-address=198.51.100.53/32 table=wan2 comment=multiwan.pbr:dns-via-wan2"])
 
 
+@pytest.mark.parametrize("name, args", [
+    ("ros_routing_rule", dict(state="rendered", config=[{"name": "dns", "dst_address": "198.51.100.53"}])),
+    ("ros_routing_table", dict(state="rendered", config=[{"name": "wan2", "fib": True}])),
+    ("ros_route", dict(state="parsed", running_config="[]")),
+])
+def test_offline_states_need_no_hostname(name, args):
+    """Issue 11, "Also": ``rendered`` (and ``parsed``) need no router, so no ``hostname``."""
+    result = run_module(name, args)
+    assert not result.get("failed") and not result["changed"], result
+
+
 def test_bad_input_fails_naming_field_and_value():
     result = run_module("ros_route", dict(OFFLINE, state="rendered", config=[
         {"name": "x", "gateway": "192.0.2.1", "distance": 300}]))

@@ -150,3 +150,16 @@ def test_to_config_round_trips(config):
         # A disabled route's config holds only what RouterOS prints; the rest is unknown.
         shown = dataclasses.replace(route, **dict.fromkeys(HIDDEN_OPTIONS, UNPRINTED)) if route.disabled else route
         assert normalise(engine.to_config(route)) == shown
+
+
+def test_a_new_route_needs_a_gateway_or_blackhole_whatever_the_state():
+    """Issue 11, defect 16: ``merged`` added a route with neither gateway nor blackhole (only
+    ``replaced``/``overridden`` were checked). A partial ``merged`` entry still changes an existing route."""
+    with pytest.raises(InvalidInput) as error:
+        run("merged", [{"name": "new", "dst_address": "192.0.2.0/24", "distance": 5}], check_mode=True)
+    assert (error.value.field, error.value.value) == ("gateway", None) and "new" in error.value.reason
+    with pytest.raises(InvalidInput) as error:      # the blackhole it was, taken away with nothing in its place
+        run("merged", [{"name": "rfc1918-blackhole", "blackhole": False}], check_mode=True)
+    assert error.value.field == "gateway"
+    result, _runner = run("merged", [{"name": "wan2-default", "distance": 5}], check_mode=True)
+    assert result["commands"] == ["/ip route set *80000003 distance=5"]

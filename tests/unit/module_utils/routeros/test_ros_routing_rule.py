@@ -1,5 +1,6 @@
 """``/routing/rule``: parse a recorded print, render exact CLI lines, order the block, properties."""
 
+import dataclasses
 import json
 import os
 
@@ -10,8 +11,8 @@ from ansible_collections.multiwan.pbr.plugins.module_utils.core.commands import 
 from ansible_collections.multiwan.pbr.plugins.module_utils.routeros import ros_routing_rule as engine
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import InvalidInput
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import (
-    ADD, DELETE, MOVE, Op, converge_ops, run_resource, simulate)
-from ansible_collections.multiwan.pbr.plugins.module_utils.routeros.records import api_sentences
+    ADD, DELETE, MOVE, REPLACE, Op, converge_ops, run_resource, simulate)
+from ansible_collections.multiwan.pbr.plugins.module_utils.routeros import ordering
 from unit.strategies_routeros import PARAMS, placements, rule_configs, rule_rows
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), "fixtures", "routeros")
@@ -138,12 +139,10 @@ def test_diff_shows_add_lines_in_device_order():
     assert len(after) == len(result["diff"]["before"].splitlines()) + 1
 
 
-def test_quoting_survives_the_way_back_to_api_words():
+def test_the_runner_gets_the_values_themselves_not_their_quoting():
     rule = wanted_rules([{"name": "q", "comment": 'say "hi" for $5? \\ tab\there'}])[0]
-    line = texts(engine.render([Op(ADD, rule)], params()))[0]
-    ((command, words, target),) = api_sentences(line)
-    assert command == "/routing/rule/add" and target is None
-    assert dict(words)["comment"] == 'multiwan.pbr:q say "hi" for $5? \\ tab\there'
+    (command,) = engine.render([Op(ADD, rule)], params())
+    assert command.sentence() == ["/routing/rule/add", '=comment=multiwan.pbr:q say "hi" for $5? \\ tab\there']
 
 
 # -- placement --------------------------------------------------------------------------------
@@ -162,9 +161,8 @@ def test_top_puts_the_block_before_every_rule_in_config_order():
     assert [rule.key for rule in after] == ["lan-wan1", "new", "dns-via-wan2", "*1", "*4", "*5"]
     assert texts(engine.render(ops, params())) == [
         "/routing rule add dst-address=192.0.2.0/24 comment=multiwan.pbr:new",
-        "/routing rule move *2 destination=*1",
-        "/routing rule move [find comment=multiwan.pbr:new] destination=*2",
-        "/routing rule move *3 destination=[find comment=multiwan.pbr:new]",
+        # one move of the block, in config order (RouterOS moves a list as a block)
+        "/routing rule move *3,[find comment=multiwan.pbr:new],*2 destination=*1",
     ]
 
 
@@ -230,6 +228,55 @@ def test_one_plan_converges_and_spares_foreign_rules_and_their_order(config, row
         assert set(_keys(current, owned=True)) <= set(owned_after)
 
 
+def landed(current, ops, add_order):
+    """What the router holds after ``ops`` when its adds ran in ``add_order`` (RouterOS may run
+    pipelined commands in any order; the writer only holds moves back until the adds are answered)."""
+    records = list(current)
+    for op in ops:
+        if op.verb == DELETE:
+            records.remove(op.record)
+        elif op.verb == REPLACE:
+            records[records.index(op.old)] = op.record
+    adds = [op.record for op in ops if op.verb == ADD]
+    records += [adds[index] for index in add_order]
+    for op in ops:
+        if op.verb == MOVE:
+            records.remove(op.record)
+            keys = [record.key for record in records]
+            records.insert(keys.index(op.position) if op.position is not None else len(records), op.record)
+    return records
+
+
+def read_again(records):
+    """``records`` as a fresh print would give them: every entry with an ``.id``, owned ones with their place."""
+    fresh = [record if record.device_id else dataclasses.replace(record, device_id="*%X" % (0x100 + number))
+             for number, record in enumerate(records)]
+    return ordering.with_places(fresh)
+
+
+@settings(max_examples=100)
+@given(config=rule_configs(), rows=rule_rows(), placement=placements(),
+       state=st.sampled_from(["merged", "replaced", "overridden"]), data=st.data())
+def test_whatever_order_adds_land_in_the_moves_put_every_rule_in_place_and_the_undo_puts_it_back(
+        config, rows, placement, state, data):
+    """Issue 14 item 2 and issue 11 defect 6, as a property: the plan's moves give the planned order
+    whatever order RouterOS ran the adds in; converging back to what was read (the core's undo) gives
+    the exact order read before, foreign and owned entries alike, again whatever order its adds land in."""
+    run_params = params(state=state, placement=placement)
+    current = current_rules(rows)
+    ops = converge_ops(engine.ENGINE, wanted_rules(config, state=state), current, state, run_params)
+    adds = sum(1 for op in ops if op.verb == ADD)
+    after = landed(current, ops, data.draw(st.permutations(range(adds))))
+    assert [rule.key for rule in after] == [rule.key for rule in simulate(current, ops)]
+    after = read_again(after)
+    owned_before = [rule for rule in current if rule.owned]
+    undo = converge_ops(engine.ENGINE, owned_before, after, "overridden", run_params)
+    undo_adds = sum(1 for op in undo if op.verb == ADD)
+    restored = read_again(landed(after, undo, data.draw(st.permutations(range(undo_adds)))))
+    assert [rule.key for rule in restored] == [rule.key for rule in current]
+    assert [rule for rule in restored if rule.owned] == owned_before       # fields and places
+
+
 @settings(max_examples=50)
 @given(config=rule_configs())
 def test_to_config_round_trips_through_normalise(config):
@@ -266,6 +313,20 @@ def test_bad_entries_are_refused_naming_the_field(item, field):
     with pytest.raises(InvalidInput) as error:
         wanted_rules([item])
     assert error.value.field == field and error.value.value == item.get(field)
+
+
+def test_a_rule_of_two_address_families_is_refused_naming_both():
+    """Issue 11, defect 16: an IPv4 ``dst_address`` with an IPv6 ``src_address`` was accepted (and
+    RouterOS would refuse it half-way through a run, or match nothing)."""
+    with pytest.raises(InvalidInput) as error:
+        wanted_rules([{"name": "x", "dst_address": "192.0.2.0/24", "src_address": "2001:db8::/32"}])
+    assert (error.value.field, error.value.value) == ("src_address", "2001:db8::/32")
+    assert "dst_address=192.0.2.0/24" in error.value.reason
+    # merged: an IPv6 source given to a rule whose destination on the router is IPv4
+    with pytest.raises(InvalidInput) as error:
+        run_resource(engine.ENGINE, FakeRunner(FIXTURE_ROWS), params(state="merged", config=[
+            {"name": "dns-via-wan2", "src_address": "2001:db8::1"}]), check_mode=True)
+    assert error.value.field == "src_address" and "dst_address=198.51.100.53/32" in error.value.reason
 
 
 def test_utf8_comments_pass_when_the_connection_says_so():

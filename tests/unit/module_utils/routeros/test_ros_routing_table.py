@@ -107,3 +107,31 @@ def test_a_foreign_table_with_a_name_this_module_would_refuse_is_still_read():
     rows = FIXTURE_ROWS + [{".id": "*9", "name": "my table", "dynamic": "false", "disabled": "false"}]
     tables = engine.parse({engine.PATH: rows}, params(), None)
     assert tables[-1].name == "my table" and not tables[-1].owned
+
+
+def test_a_table_still_named_by_rules_routes_or_mangle_is_never_removed():
+    """Issue 11, defect 9: removing an owned table left the hand-made rules and routes that used it
+    pointing at its dead ``*id``. The plan is refused before anything is sent, naming every referrer."""
+    dump = {engine.PATH: FIXTURE_ROWS,
+            "/routing/rule": [{".id": "*5", "table": "lab", "action": "lookup", "comment": "office VPN"},
+                              {".id": "*6", "routing-mark": "lab", "table": "main"}],
+            "/ip/route": [{".id": "*80000003", "gateway": "192.0.2.1@lab", "routing-table": "main"}],
+            "/ip/firewall/mangle": [{".id": "*9", "chain": "prerouting", "action": "mark-routing",
+                                     "new-routing-mark": "lab"}]}
+
+    class Runner(FakeRunner):
+        def dump(self):
+            return dump
+
+    runner = Runner(FIXTURE_ROWS)
+    keep = [{"name": "wan1", "fib": True}, {"name": "wan2", "fib": True, "comment": "ISP 2"}]
+    with pytest.raises(InvalidInput) as error:
+        run_resource(engine.ENGINE, runner, params(state="overridden", config=keep))
+    assert (error.value.field, error.value.value) == ("name", "lab") and runner.applied == []
+    for referrer in ("/routing/rule *5 (office VPN)", "/routing/rule *6", "/ip/route *80000003",
+                     "/ip/firewall/mangle *9"):
+        assert referrer in error.value.reason
+    # a table nothing names still goes
+    del dump["/ip/firewall/mangle"], dump["/ip/route"], dump["/routing/rule"]
+    result = run_resource(engine.ENGINE, runner, params(state="overridden", config=keep))
+    assert result["commands"] == ["/routing table remove *4"]
