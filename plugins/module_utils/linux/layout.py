@@ -654,7 +654,10 @@ def _agent_config(wans, policies, settings):
     """The agent's file: what it watches (``wans``) and the routes it lays over this layout (``routing``).
 
     Checked with the agent's own parser; a refusal names the inventory variable (``multiwan_wans[1].track...``).
+    No WANs (``multiwan_state: absent``): no agent, and no file.
     """
+    if not wans:
+        return None
     by_inventory = wans         # in table order: reordering multiwan_wans changes nothing here either
     document = {
         "status_file": settings["status_file"], "owned_protocol": settings["protocol"],
@@ -701,7 +704,8 @@ def _check_with_engines(result, settings):
     protocol = {"protocol": str(settings["protocol"])}
     checked_records(pbr_table.ENGINE, protocol, result["tables"])
     checked_records(pbr_rule.ENGINE, protocol, result["rules"])
-    checked_records(nft_connmark.ENGINE, {"table": settings["nft_table"]}, [result["nft"]])
+    if result["nft"].config["wans"]:        # no WANs: the role removes the table (state absent) and checks nothing
+        checked_records(nft_connmark.ENGINE, {"table": settings["nft_table"]}, [result["nft"]])
 
 
 # ---------------------------------------------------------------------------

@@ -48,6 +48,8 @@ for path in /etc/iproute2/rt_tables.d /etc/multiwan-pbr /etc/sysctl.d /etc/syste
 done
 systemctl is-enabled multiwan-pbr.service 2>&1 || true
 """
+# The router image's environment leaves the sbin directories out of PATH; a login shell would have them.
+SYSTEM_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 FOREIGN_FIREWALL = "add table inet fw\nadd chain inet fw input { type filter hook input priority filter; policy accept; }\n"
 
 
@@ -60,10 +62,6 @@ def fresh_lab():
     subprocess.run([str(REPO / "lab" / "build-image.sh")], check=True)  # no-op when the image exists
     lab = topology.load(TEST_PREFIX)
     containers.up(lab)
-    # another tool's nft table, named as a careless inventory might name the role's
-    subprocess.run(["podman", "exec", "-i", lab.container("router"), "nft", "-f", "-"], input=FOREIGN_FIREWALL,
-                   text=True, check=True)
-    settle(lab)
     yield lab
     containers.down(lab)
 
@@ -71,9 +69,18 @@ def fresh_lab():
 @pytest.fixture(name="inventory", scope="module")
 def lab_inventory(lab, tmp_path_factory):
     directory = tmp_path_factory.mktemp("inventory")
-    (directory / "hosts.yml").write_text(render_inventory(lab), encoding="utf-8")
+    (directory / "hosts.yml").write_text(render_inventory(lab, str(REPO / "lab")), encoding="utf-8")
     (directory / "group_vars").mkdir()
     (directory / "group_vars" / "linux_routers.yml").write_text(yaml.safe_dump(LAB_VARS), encoding="utf-8")
+    # The lab router is bare: a run that removes nothing installs what the role needs (reading the router
+    # needs iproute2), so the cases below start from a router that has its packages and nothing else
+    prepared = playbook(directory, {"multiwan_state": "absent"}, tmp_path_factory.mktemp("prepare"))
+    assert failed_task(prepared) is None, failed_task(prepared)
+    # another tool's nft table, named as a careless inventory might name the role's
+    subprocess.run(["podman", "exec", "-i", "--env", SYSTEM_PATH, lab.container("router"), "nft", "-f", "-"],
+                   input=FOREIGN_FIREWALL,
+                   text=True, check=True)
+    settle(lab)
     return directory
 
 
@@ -99,7 +106,7 @@ def failed_task(result):
     for play in result["plays"]:
         for task in play["tasks"]:
             host = task["hosts"].get("router") or {}
-            if host.get("failed"):
+            if host.get("failed") or host.get("unreachable"):
                 return task["task"]["name"], host.get("msg", "")
     return None
 
@@ -110,7 +117,7 @@ def changed_tasks(result):
 
 
 def snapshot(lab):
-    completed = subprocess.run(["podman", "exec", lab.container("router"), "sh", "-c", SNAPSHOT],
+    completed = subprocess.run(["podman", "exec", "--env", SYSTEM_PATH, lab.container("router"), "sh", "-c", SNAPSHOT],
                                capture_output=True, text=True, timeout=60, check=True)
     return completed.stdout
 

@@ -357,3 +357,8 @@ def test_sysctl_changes_lists_only_what_differs():
     wanted = {"net.ipv4.ip_forward": "1", "net.ipv4.conf.wan1.rp_filter": "2"}
     assert sysctl_changes(wanted, ["1", "0"]) == ["net.ipv4.conf.wan1.rp_filter=2"]
     assert sysctl_changes(wanted, ["1", "2"]) == []
+
+
+def test_no_wans_means_no_agent_configuration():
+    """multiwan_state: absent computes the layout of no WANs: nothing for the agent either."""
+    assert layout([], interfaces=INTERFACES)["agent"] is None
