@@ -61,7 +61,9 @@ def run_resource(engine, runner, params, check_mode=False, diff_mode=False):
     state = params["state"]
     if state == "rendered":
         wanted = normalise_all(engine, params, None)
-        return {"changed": False, "rendered": texts(engine.render(plan(wanted, [], "merged", engine.merge), params))}
+        # what merged would send to a device without any of it, in the order the engine sends it
+        ops = engine.revise_plan(plan(wanted, [], "merged", engine.merge), wanted, [], params)
+        return {"changed": False, "rendered": texts(engine.render(ops, params))}
 
     dump = engine.parse_running_config(params["running_config"], params) if state == "parsed" else runner.dump()
     facts, current = read_state(engine, params, dump)

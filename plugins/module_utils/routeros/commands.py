@@ -26,10 +26,13 @@ __metaclass__ = type
 import re
 from collections import namedtuple
 
+from ansible_collections.multiwan.pbr.plugins.module_utils.routeros import resolution
+
 VERBS = ("add", "set", "remove", "move")
 # Menus whose entries are a list in evaluation order, changed by `move` (tests/routeros_sim/README.md, Commands).
 ORDERED_MENUS = ("/routing/rule", "/ip/firewall/mangle")
 TABLES_MENU = "/routing/table"
+ROUTES_MENU = "/ip/route"
 # Properties whose value is the name of a routing table (tests/routeros_sim/README.md, Menus).
 TABLE_KEYWORDS = ("table", "routing-mark", "routing-table", "new-routing-mark")
 # Characters a CLI value may hold without quotes; anything else is quoted.
@@ -142,6 +145,31 @@ class ApiCommand(namedtuple("ApiCommand", "menu verb target attributes")):
         return names
 
     @property
+    def route_destination(self):
+        """``(dst-address, scope, routing-table)`` an ``/ip/route`` add or set writes (``None`` for what a set
+        leaves as it is), or ``None`` when the command writes no destination a gateway could resolve through."""
+        if self.menu != ROUTES_MENU or self.verb not in ("add", "set"):
+            return None
+        attributes = dict(self.attributes)
+        if self.verb == "set" and "dst-address" not in attributes:
+            return None
+        adding = self.verb == "add"
+        scope = _number(attributes.get("scope"), resolution.DEFAULT_SCOPE if adding else None)
+        table = attributes.get("routing-table", "main" if adding else None)
+        return attributes.get("dst-address", "0.0.0.0/0"), scope, table
+
+    @property
+    def route_gateways(self):
+        """``([(address, table or None)], target-scope or None)``: the hops of the gateway an ``/ip/route``
+        add or set writes that RouterOS resolves through other routes (none for other commands)."""
+        attributes = dict(self.attributes)
+        if self.menu != ROUTES_MENU or self.verb not in ("add", "set") or not isinstance(
+                attributes.get("gateway"), str):
+            return [], None
+        default = resolution.DEFAULT_TARGET_SCOPE if self.verb == "add" else None
+        return resolution.resolved_hops(attributes["gateway"]), _number(attributes.get("target-scope"), default)
+
+    @property
     def created_table(self):
         if self.menu == TABLES_MENU and self.verb == "add":
             return dict(self.attributes).get("name")
@@ -150,6 +178,10 @@ class ApiCommand(namedtuple("ApiCommand", "menu verb target attributes")):
     @property
     def removes_table(self):
         return self.menu == TABLES_MENU and self.verb == "remove"
+
+
+def _number(text, default):
+    return int(text) if isinstance(text, str) and text.isdigit() else default
 
 
 def cli_menu(path):
@@ -198,7 +230,11 @@ class InFlight(object):
       entry excepted: properties and position are independent), a move's destination included;
     - it removes a routing table while any other kind of write is in flight, or is any other
       write while a table removal is in flight: a table goes only after every other write of
-      the run succeeded, so a refused write never leaves a table removed.
+      the run succeeded, so a refused write never leaves a table removed;
+    - it writes a route whose gateway may resolve through a route an add or set in flight writes
+      (``routeros.resolution``: the host route of the recursive-route pattern is answered before the
+      default via the monitor target is sent), or removes a route while a write of a gateway is in
+      flight (a route another resolves through goes only once that one has moved off it).
     """
 
     def __init__(self):
@@ -211,6 +247,8 @@ class InFlight(object):
         self._positioned = {}       # ordered menu -> verbs in flight (add, move)
         self._touched = {}          # entry (.id or Added) -> verbs in flight
         self._table_removals = 0
+        self._route_destinations = resolution.Destinations()
+        self._gateway_writes = 0
 
     def __len__(self):
         return self._count
@@ -226,13 +264,18 @@ class InFlight(object):
         for entry in command.entries:
             self._touched.setdefault(entry, set()).add(command.verb)
         self._table_removals += 1 if command.removes_table else 0
+        destination = command.route_destination
+        if destination is not None:
+            self._route_destinations.add(destination[0], destination[1], destination[2], command)
+        self._gateway_writes += 1 if command.route_gateways[0] else 0
 
     def must_wait(self, command):
         if not self._count:
             return False
         return (bool(command.references & self._added) or bool(command.table_names & self._tables)
                 or self._moves_across(command) or self._touches_the_same(command)
-                or self._crosses_a_table_removal(command))
+                or self._crosses_a_table_removal(command) or self._resolves_through_one_in_flight(command)
+                or self._removes_a_route_while_gateways_change(command))
 
     def _moves_across(self, command):
         verbs = self._positioned.get(command.menu, ())
@@ -251,3 +294,12 @@ class InFlight(object):
         if command.removes_table:
             return self._table_removals < self._count
         return self._table_removals > 0
+
+    def _resolves_through_one_in_flight(self, command):
+        if not self._route_destinations:
+            return False
+        hops, target_scope = command.route_gateways
+        return any(self._route_destinations.covering(address, table, target_scope) for address, table in hops)
+
+    def _removes_a_route_while_gateways_change(self, command):
+        return command.menu == ROUTES_MENU and command.verb == "remove" and self._gateway_writes > 0

@@ -12,6 +12,11 @@ key read from the device).
 RouterOS prints a disabled route with only ``dst-address``, ``gateway`` and ``comment`` (the
 7.23.7 survey in tests/routeros_sim/README.md, ``disabled_route_print``); the fields it hides
 compare equal to anything while the route stays disabled, and are set again when it is enabled.
+
+A route whose gateway resolves through another route of the plan (the recursive-route pattern:
+a default via a monitor target, through the host route to that target) is written after it and
+removed before it (``revise_plan``, ``routeros.resolution``), so neither is ever inactive for
+want of the other; the writer keeps that order on the wire (``commands.InFlight``).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -24,8 +29,8 @@ from ansible_collections.multiwan.pbr.plugins.module_utils.core import addresses
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.engine import Engine
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import InvalidInput
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.fields import BOOLEAN, Field, Kind, choice, integer
-from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import ADD
-from ansible_collections.multiwan.pbr.plugins.module_utils.routeros import records
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import ADD, DELETE
+from ansible_collections.multiwan.pbr.plugins.module_utils.routeros import records, resolution
 from ansible_collections.multiwan.pbr.plugins.module_utils.routeros.records import COMMENT, NAME, PREFIX_IPV4
 
 PATH = "/ip/route"
@@ -176,6 +181,55 @@ def finish_plan(ops, wanted, current, predicted, params):
     return []
 
 
+def revise_plan(ops, wanted, current, params):
+    """The plan with every route a gateway resolves through written before that route, and removed after it."""
+    changes = [op for op in ops if op.verb != DELETE]
+    deletions = [op for op in ops if op.verb == DELETE]
+    return resolvers_first(changes) + resolvers_first(deletions, reverse=True)
+
+
+def resolvers_first(ops, reverse=False):
+    """``ops`` in their order except that an op writing a route another op's gateway may resolve
+    through comes before that op (after it when ``reverse``: removals). A cycle keeps its order."""
+    prerequisites = _prerequisites(ops, reverse)
+    if not any(prerequisites):
+        return ops
+    placed, ordered, pending = set(), [], list(range(len(ops)))
+    while pending:
+        ready = [index for index in pending if prerequisites[index] <= placed]
+        if not ready:
+            ready = pending             # a cycle: no order helps
+        placed.update(ready)
+        ordered.extend(ready)
+        pending = [index for index in pending if index not in placed]
+    return [ops[index] for index in ordered]
+
+
+def _prerequisites(ops, reverse):
+    """``[set of op indexes]``: for each op, those that must come before it."""
+    destinations = resolution.Destinations()
+    for index, op in enumerate(ops):
+        route = op.record
+        if not route.disabled:          # a disabled route resolves nothing, and needs nothing resolved
+            destinations.add(route.dst_address, _known(route.scope), _known(route.routing_table), index)
+    prerequisites = [set() for _op in ops]
+    for index, op in enumerate(ops):
+        if op.record.disabled:
+            continue
+        target_scope = _known(op.record.target_scope)
+        for address, table in resolution.resolved_hops(op.record.gateway):
+            for resolver in destinations.covering(address, table, target_scope):
+                if resolver != index:
+                    (prerequisites[resolver] if reverse else prerequisites[index]).add(
+                        index if reverse else resolver)
+    return prerequisites
+
+
+def _known(value):
+    """A value the device printed, or ``None`` for one it did not (a disabled route's scopes and table)."""
+    return None if value is records.UNPRINTED else value
+
+
 def render(ops, params):
     return records.render_ops(PATH, ROUTE_FIELDS, ops)
 
@@ -197,5 +251,5 @@ def sort_key(route):
 ENGINE = Engine(
     name="ros_route", config_spec=CONFIG_SPEC, normalise=normalise, parse=parse, merge=merge, render=render,
     render_state=render_state, to_config=to_config, sort_key=sort_key, finish_plan=finish_plan,
-    parse_running_config=parse_running_config,
+    revise_plan=revise_plan, parse_running_config=parse_running_config,
     config_fields=ROUTE_FIELDS)

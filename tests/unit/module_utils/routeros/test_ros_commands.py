@@ -88,6 +88,15 @@ def in_flight(*commands):
     # a table goes only after every other write, and nothing follows it unseen
     (ApiCommand(RULES, "remove", "*3"), ApiCommand(TABLES, "remove", "*4")),
     (ApiCommand(TABLES, "remove", "*4"), add(ROUTES, gateway="192.0.2.1")),
+    # the recursive-route pattern: the default via a monitor target after the host route to it
+    (add(ROUTES, dst_address="198.18.2.2/32", gateway="192.0.2.1", scope="10", routing_table="wan1"),
+     add(ROUTES, gateway="198.18.2.2@wan1", target_scope="11", check_gateway="ping", routing_table="wan1")),
+    (add(ROUTES, dst_address="198.18.2.0/24", gateway="192.0.2.1", scope="10"),
+     ApiCommand(ROUTES, "set", "*80000003", (("gateway", "198.18.2.2,198.18.3.3"),))),
+    (ApiCommand(ROUTES, "set", "*80000002", (("dst-address", "198.18.2.2/32"),)),
+     add(ROUTES, gateway="198.18.2.2", target_scope="11")),
+    # a route goes only once the routes that resolved through it have moved off
+    (ApiCommand(ROUTES, "set", "*80000003", (("gateway", "198.18.3.3@wan1"),)), ApiCommand(ROUTES, "remove", "*80000002")),
 ])
 def test_a_dependent_write_waits_for_its_prerequisites_reply(earlier, later):
     assert in_flight(earlier).must_wait(later)
@@ -101,6 +110,17 @@ def test_a_dependent_write_waits_for_its_prerequisites_reply(earlier, later):
     (ApiCommand(RULES, "remove", "*3"), ApiCommand(RULES, "remove", "*4")),
     (ApiCommand(TABLES, "remove", "*4"), ApiCommand(TABLES, "remove", "*5")),
     (add(ROUTES, gateway="192.0.2.1"), ApiCommand(ROUTES, "set", "*80000002", (("distance", "2"),))),
+    # a route of the default scope (30) resolves no gateway of the default target-scope (10)
+    (add(ROUTES, gateway="192.0.2.1"), add(ROUTES, dst_address="10.0.0.0/8", gateway="198.51.100.1")),
+    (add(ROUTES, dst_address="198.18.2.2/32", gateway="192.0.2.1"), add(ROUTES, gateway="198.18.2.2")),
+    # another address, another table, or a gateway on an interface's link needs no lookup
+    (add(ROUTES, dst_address="198.18.2.2/32", gateway="192.0.2.1", scope="10"),
+     add(ROUTES, gateway="198.18.3.3", target_scope="11")),
+    (add(ROUTES, dst_address="198.18.2.2/32", gateway="192.0.2.1", scope="10", routing_table="wan2"),
+     add(ROUTES, gateway="198.18.2.2@wan1", target_scope="11")),
+    (add(ROUTES, dst_address="198.18.2.2/32", gateway="192.0.2.1", scope="10"),
+     add(ROUTES, gateway="198.18.2.2%ether1", target_scope="11")),
+    (ApiCommand(ROUTES, "remove", "*80000002"), ApiCommand(ROUTES, "remove", "*80000003")),
 ])
 def test_independent_writes_share_a_window(earlier, later):
     assert not in_flight(earlier).must_wait(later)

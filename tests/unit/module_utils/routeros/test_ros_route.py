@@ -163,3 +163,43 @@ def test_a_new_route_needs_a_gateway_or_blackhole_whatever_the_state():
     assert error.value.field == "gateway"
     result, _runner = run("merged", [{"name": "wan2-default", "distance": 5}], check_mode=True)
     assert result["commands"] == ["/ip route set *80000003 distance=5"]
+
+
+# The recursive-route pattern (tests/routeros_sim/README.md, Route activity): a host route to the
+# monitor target with scope=10, and the table's default via the target with target-scope=11.
+HOST_ROUTE = {"name": "wan1-monitor-198.18.2.2", "dst_address": "198.18.2.2", "gateway": "192.0.2.1", "scope": 10,
+              "routing_table": "wan1"}
+RECURSIVE_DEFAULT = {"name": "wan1-default", "gateway": "198.18.2.2@wan1", "target_scope": 11,
+                     "check_gateway": "ping", "routing_table": "wan1"}
+UNRELATED = {"name": "wan2-default", "gateway": "198.51.100.1", "routing_table": "wan2"}
+
+
+@pytest.mark.parametrize("config", [
+    [RECURSIVE_DEFAULT, UNRELATED, HOST_ROUTE], [RECURSIVE_DEFAULT, HOST_ROUTE, UNRELATED],
+    [HOST_ROUTE, RECURSIVE_DEFAULT, UNRELATED], [UNRELATED, RECURSIVE_DEFAULT, HOST_ROUTE]])
+def test_a_host_route_is_added_before_the_route_that_resolves_through_it(config):
+    rendered = run_resource(engine.ENGINE, None, params(state="rendered", config=config))["rendered"]
+    names = [line.split("comment=multiwan.pbr:")[1] for line in rendered]
+    assert names.index(HOST_ROUTE["name"]) < names.index(RECURSIVE_DEFAULT["name"]), rendered
+    assert sorted(names) == sorted(route["name"] for route in config)
+
+
+def test_a_host_route_is_removed_after_the_route_that_resolves_through_it():
+    rows = [{".id": "*80000001", "dst-address": "198.18.2.2/32", "gateway": "192.0.2.1", "scope": "10",
+             "target-scope": "10", "routing-table": "wan1", "comment": "multiwan.pbr:" + HOST_ROUTE["name"]},
+            {".id": "*80000002", "dst-address": "0.0.0.0/0", "gateway": "198.18.2.2@wan1", "scope": "30",
+             "target-scope": "11", "check-gateway": "ping", "routing-table": "wan1",
+             "comment": "multiwan.pbr:wan1-default"}]
+    result = run_resource(engine.ENGINE, FakeRunner(rows), params(state="deleted", config=[]), True, False)
+    assert result["commands"] == ["/ip route remove *80000002", "/ip route remove *80000001"]
+
+
+def test_switching_a_default_to_a_monitor_target_adds_the_host_route_first():
+    current = [{".id": "*80000002", "dst-address": "0.0.0.0/0", "gateway": "192.0.2.1", "routing-table": "wan1",
+                "comment": "multiwan.pbr:wan1-default"}]
+    result = run_resource(engine.ENGINE, FakeRunner(current), params(state="overridden",
+                                                                     config=[RECURSIVE_DEFAULT, HOST_ROUTE]), True, False)
+    assert result["commands"] == [
+        "/ip route add dst-address=198.18.2.2/32 gateway=192.0.2.1 scope=10 routing-table=wan1 "
+        "comment=multiwan.pbr:wan1-monitor-198.18.2.2",
+        "/ip route set *80000002 gateway=198.18.2.2@wan1 target-scope=11 check-gateway=ping"]
