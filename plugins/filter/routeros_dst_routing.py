@@ -12,7 +12,8 @@ name: routeros_dst_routing
 short_description: Turn routeros_dst_routing inventory variables into RouterOS module configs
 version_added: 1.0.0
 description:
-  - Computes the routing tables, default routes, C(/routing rule) entries and optional C(chain=output) mangle
+  - Computes the routing tables, routes (each WAN table's default, host routes to its monitor targets, backups
+    through the other WANs), C(/routing rule) entries, netwatch entries and optional C(chain=output) mangle
     exclusions for the role C(multiwan.pbr.routeros_dst_routing), and the destinations the audit must see
     looked up with C(lookup-only-in-table).
   - Checks every config it makes with the engine of the module that gets it, offline, as that module checks
@@ -45,7 +46,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: C(tables), C(routes), C(rules), C(exclusions) (module C(config) lists) and C(only_in_table).
+  description: C(tables), C(routes), C(rules), C(netwatch), C(exclusions) (module C(config) lists) and C(only_in_table).
   type: dict
 """
 

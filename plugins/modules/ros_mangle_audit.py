@@ -17,11 +17,15 @@ description:
   - "Errors: C(mark-connection) reached from C(chain=output) with no C(action=return)/C(accept) exclusions before
     it (conntrack spreads the mark to RELATED, NAT and system traffic such as WireGuard and DNS); C(mark-routing)
     in output keyed on a connection mark set in output, with no exclusions; routing marks and rule tables that name
-    no table, or a table without C(fib) or disabled."
+    no table, or a table without C(fib) or disabled; a C(lookup-only-in-table) rule that sends a monitor target (the
+    gateway of a route with C(check-gateway)) into the table whose route to it is that very route, so the probe
+    follows what it measures and cannot leave once the route is down."
   - "Warnings: exclusions that miss LAN/gateway addresses, tunnel interfaces or DNS; tables without a default route;
     C(action=lookup) rules whose table has no default route (traffic falls through to C(main)); rules no packet
     reaches because an earlier rule matches all they match and always decides; destinations in O(only_in_table)
-    whose rule uses C(action=lookup)."
+    whose rule uses C(action=lookup); the same monitor loop under C(action=lookup) (the probe leaves by C(main)
+    while the route is down); C(lookup-only-in-table) rules whose table has no default route that RouterOS
+    prints active right now (its gateways or monitor targets do not answer), so their traffic is unreachable."
   - Each finding names the menu, the entry's position (its number in C(print), 0-based) and C(.id), and explains
     itself in one line; RV(summary) is the same as text lines for the play output.
   - Never writes to the router. Rules in user chains are followed one jump deep from C(chain=output).

@@ -27,7 +27,7 @@ def build_specs(version):
     return [
         _identity_spec(), _resource_spec(), _interface_spec(), _ip_address_spec(),
         _routing_table_spec(), _routing_rule_spec(version), _ip_route_spec(),
-        _mangle_spec(version), _address_list_spec(),
+        _mangle_spec(version), _address_list_spec(), _netwatch_spec(),
     ]
 
 
@@ -493,6 +493,66 @@ def _render_address_list(menu, row):
             "timeout": row.values.get("timeout"), "creation-time": created,
             "dynamic": row.values.get("dynamic", "false"),
             "disabled": row.values.get("disabled", "false"), "comment": row.values.get("comment")}
+
+
+# -- /tool/netwatch -------------------------------------------------------------------------
+# Arguments, enumerations, ranges and the `unset value-name` list of /tool/netwatch in RouterOS
+# 7.22.2 (restraml docs/7.22.2/deep-inspect.json: the command tree beside semantics.md is trimmed
+# to the routing menus and lacks this one). Defaults from the Netwatch page (README.md, Menus).
+
+NETWATCH_TYPES = ("dns", "http-get", "https-get", "icmp", "simple", "tcp-conn")
+NETWATCH_DEFAULTS = {"type": "simple", "interval": "10s", "timeout": "3s"}
+NETWATCH_UNSETTABLE = frozenset((
+    "accept-icmp-time-exceeded", "certificate", "check-certificate", "dns-server", "down-script",
+    "early-failure-detection", "early-success-detection", "http-codes", "ignore-initial-down",
+    "ignore-initial-up", "interval", "packet-count", "packet-interval", "packet-size", "port",
+    "record-type", "src-address", "start-delay", "startup-delay", "test-script", "thr-avg",
+    "thr-http-time", "thr-jitter", "thr-loss-count", "thr-loss-percent", "thr-max", "thr-stdev",
+    "thr-tcp-conn-time", "timeout", "ttl", "up-script"))
+# Arguments the tree lists that the simulator stores as written.
+NETWATCH_FREE_ARGUMENTS = (
+    "certificate", "dns-server", "http-codes", "packet-count", "packet-size", "port", "ttl",
+    "thr-avg", "thr-http-time", "thr-jitter", "thr-loss-count", "thr-loss-percent", "thr-max",
+    "thr-stdev", "thr-tcp-conn-time")
+_NETWATCH_BOOLEANS = (
+    "accept-icmp-time-exceeded", "check-certificate", "early-failure-detection",
+    "early-success-detection", "ignore-initial-down", "ignore-initial-up")
+_WEEK_MS = 604800000
+
+
+def _netwatch_spec():
+    typed = [
+        Field("host", IpAddress()), Field("type", Enum(NETWATCH_TYPES)),
+        Field("interval", Duration(1000, 71 * _WEEK_MS)),
+        Field("timeout", Duration(10, 4 * _WEEK_MS)),
+        Field("packet-interval", Duration(20, 71 * _WEEK_MS)),
+        Field("start-delay", Duration(0, 3600000)), Field("startup-delay", Duration(0, 3600000)),
+        Field("src-address", IpAddress()), Field("record-type", Enum(("A", "AAAA", "MX", "NS"))),
+        Field("up-script", Text()), Field("down-script", Text()), Field("test-script", Text()),
+        Field("name", Text()), Field("disabled", Boolean()), Field("comment", Text()),
+    ] + [Field(name, Boolean()) for name in _NETWATCH_BOOLEANS]
+    fields = tuple(Field(item.name, item.type, item.name in NETWATCH_UNSETTABLE)
+                   for item in typed + [Field(name, FREE) for name in NETWATCH_FREE_ARGUMENTS])
+    return MenuSpec(path="/tool/netwatch", required=("host",), fields=fields,
+                    query_types=_booleans("disabled"), render=_render_netwatch)
+
+
+def _render_netwatch(menu, row):
+    """An entry with its probe's state: ``status`` follows whether the simulated network answers
+    at ``host`` (``RouterState.set_reachable``). Defaults per ``Behaviour.netwatch_print``."""
+    values = row.values
+    printed = {".id": row.id_text, "host": values["host"]}
+    show_defaults = menu.state.behaviour.netwatch_print == "all"
+    for name in menu.fields:
+        if name in values and name not in ("host", "disabled", "comment"):
+            printed[name] = menu.shown(row, name)
+        elif show_defaults and name in NETWATCH_DEFAULTS:
+            printed[name] = NETWATCH_DEFAULTS[name]
+    disabled = values.get("disabled") == "true"
+    printed["status"] = "unknown" if disabled else (
+        "up" if menu.state.is_reachable(values["host"]) else "down")
+    printed.update({"disabled": values.get("disabled", "false"), "comment": values.get("comment")})
+    return printed
 
 
 # -- shared checks ---------------------------------------------------------------------------

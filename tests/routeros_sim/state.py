@@ -75,6 +75,9 @@ class Behaviour:
     gateway_resolution: the table where a gateway without ``@table`` is resolved for a route in
         a table other than ``main``: ``"main"`` (default) or the route's ``"own-table"``. The
         Policy Routing page writes ``gateway=IP@main`` in its example. [unknown]
+    netwatch_print: ``/tool/netwatch`` print shows ``type``, ``interval`` and ``timeout`` with
+        RouterOS's defaults when an entry was not given them (``"all"``, default: "Default Netwatch
+        values are always used", Netwatch page), or only the properties written (``"written"``). [unknown]
     """
 
     emit_empty: bool = field(default=None, metadata=_switch(None, True, False))
@@ -94,6 +97,7 @@ class Behaviour:
     disabled_route_print: str = field(default=None, metadata=_switch(None, "reduced", "reduced-blackhole", "full"))
     fibless_route_print: str = field(default="inactive", metadata=_switch("inactive", "active"))
     gateway_resolution: str = field(default="main", metadata=_switch("main", "own-table"))
+    netwatch_print: str = field(default="all", metadata=_switch("all", "written"))
 
     def __post_init__(self):
         for name, values in switch_values().items():

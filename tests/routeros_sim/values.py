@@ -218,17 +218,29 @@ _DURATION_UNITS = (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1)
 
 class Duration(ValueType):
     """A time interval: ``1d``, ``24h``, ``3600``, ``01:00:00``; printed canonically (``1d``).
+    ``low_ms``/``high_ms`` bound it (``/tool/netwatch timeout`` is ``10ms..4w``: the 7.22.2 tree),
+    and a bounded one takes milliseconds too (``500ms``, ``00:00:00.5``).
 
     RouterOS also prints a mixed ``1w2d03:04:05`` form; the simulator always prints units.
     """
 
     empty_clears = False
 
+    def __init__(self, low_ms=None, high_ms=None):
+        self.low_ms, self.high_ms = low_ms, high_ms
+
     def parse(self, argument, raw, state):
-        seconds = _duration_seconds(raw)
-        if seconds is None:
+        if self.low_ms is None:
+            seconds = _duration_seconds(raw)
+            if seconds is None:
+                raise traps.invalid_value(argument)
+            return format_duration(seconds)
+        milliseconds = _duration_milliseconds(raw)
+        if milliseconds is None:
             raise traps.invalid_value(argument)
-        return format_duration(seconds)
+        if not self.low_ms <= milliseconds <= self.high_ms:
+            raise traps.out_of_range(argument, format_milliseconds(self.low_ms), format_milliseconds(self.high_ms))
+        return format_milliseconds(milliseconds)
 
 
 def _duration_seconds(raw):
@@ -244,6 +256,27 @@ def _duration_seconds(raw):
         return None
     scale = dict(_DURATION_UNITS)
     return prefix_seconds + sum(int(number) * scale[unit] for number, unit in parts)
+
+
+def _duration_milliseconds(raw):
+    """``500ms``, ``1m30s``, ``00:00:00.5`` or seconds as milliseconds (``None`` if none of these)."""
+    fraction = re.fullmatch(r"(.*\d\d:\d\d:\d\d)\.(\d{1,3})", raw)
+    if fraction:
+        seconds = _duration_seconds(fraction.group(1))
+        return None if seconds is None else seconds * 1000 + int(fraction.group(2).ljust(3, "0"))
+    milliseconds = re.fullmatch(r"(.*?)(\d+)ms", raw)
+    if milliseconds:
+        seconds = _duration_seconds(milliseconds.group(1)) if milliseconds.group(1) else 0
+        return None if seconds is None else seconds * 1000 + int(milliseconds.group(2))
+    seconds = _duration_seconds(raw)
+    return None if seconds is None else seconds * 1000
+
+
+def format_milliseconds(milliseconds):
+    seconds, rest = divmod(milliseconds, 1000)
+    if not rest:
+        return format_duration(seconds)
+    return (format_duration(seconds) if seconds else "") + f"{rest}ms"
 
 
 def format_duration(seconds):

@@ -86,6 +86,54 @@ def _entry_name(value, field_name):
     return text
 
 
+def duration(shortest_ms):
+    """A RouterOS time interval, canonical as RouterOS prints it in units (``1m30s``, ``500ms``), from
+    units, ``[Nw][Nd]hh:mm:ss[.fff]`` or a number of seconds; at least ``shortest_ms`` milliseconds."""
+    def normalise(value, field_name):
+        milliseconds = _milliseconds(value)
+        if milliseconds is None:
+            raise InvalidInput(field_name, value, "is not a RouterOS duration (e.g. 10s, 1m30s, 00:01:30, 500ms)")
+        if milliseconds < shortest_ms:
+            raise InvalidInput(field_name, value, "is shorter than %s" % _duration_text(shortest_ms))
+        return _duration_text(milliseconds)
+    return Kind("str", normalise)
+
+
+_DURATION_UNITS = (("w", 604800000), ("d", 86400000), ("h", 3600000), ("m", 60000), ("s", 1000), ("ms", 1))
+_UNITS = re.compile(r"(\d+)(ms|[wdhms])")
+_CLOCK = re.compile(r"((?:\d+[wd])*)(\d+):(\d\d):(\d\d)(?:\.(\d{1,3}))?\Z")
+
+
+def _milliseconds(value):
+    if isinstance(value, bool):
+        return None
+    text = str(value).strip()
+    if text.isdigit():
+        return int(text) * 1000
+    clock = _CLOCK.match(text)
+    prefix, milliseconds = (clock.group(1), _clock_ms(clock)) if clock else (text, 0)
+    parts = _UNITS.findall(prefix)
+    if "".join(number + unit for number, unit in parts) != prefix or not (parts or clock):
+        return None
+    scale = dict(_DURATION_UNITS)
+    return milliseconds + sum(int(number) * scale[unit] for number, unit in parts)
+
+
+def _clock_ms(clock):
+    fraction = (clock.group(5) or "0").ljust(3, "0")
+    return ((int(clock.group(2)) * 60 + int(clock.group(3))) * 60 + int(clock.group(4))) * 1000 + int(fraction)
+
+
+def _duration_text(milliseconds):
+    if not milliseconds:
+        return "0s"
+    text = ""
+    for unit, size in _DURATION_UNITS:
+        count, milliseconds = divmod(milliseconds, size)
+        text += "%d%s" % (count, unit) if count else ""
+    return text
+
+
 NAME = Kind("str", _routeros_name)
 ENTRY_NAME = Kind("str", _entry_name)
 PREFIX = Kind("str", addresses.prefix)

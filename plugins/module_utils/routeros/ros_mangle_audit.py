@@ -10,6 +10,12 @@ WireGuard, DNS and gateway probes out of the wrong WAN. The clean way is a
 ``/routing rule dst-address=... table=X`` plus a default route in table X; when mangle in
 output is unavoidable, ``action=return`` exclusions come first.
 
+Failover (issue 14): a route with ``check-gateway`` probes its gateway, its *monitor target*
+(the recursive-route pattern: tests/routeros_sim/README.md, Route activity). A rule that sends a
+target into the table whose route to it is that very route makes the probe follow what it
+measures; and a ``lookup-only-in-table`` rule whose table has no *active* default (print's
+``active`` flag) drops what the table's other routes do not cover, for as long as that lasts.
+
 Every check is a pure function over the rows of one ``print`` per menu (``dump`` is
 ``{path: [row]}`` as the runner returns it: strings, or values cast by librouteros).
 A finding names the menu, the entry's position (its number in ``print``, 0-based, as the
@@ -44,6 +50,9 @@ CODES = {
     "only-in-table-falls-back-to-main": WARNING,
     "only-in-table-rule-missing": WARNING,
     "shadowed-rule": WARNING,
+    "monitor-target-routed-through-itself": ERROR,
+    "monitor-target-routed-through-itself-may-fall-back": WARNING,
+    "only-in-table-without-active-default": WARNING,
 }
 # RouterOS's own tables: `main` always, `local` as a rule table from 7.22.
 BUILTIN_TABLES = ("main", "local")
@@ -111,7 +120,7 @@ def audit(dump, only_in_table=()):
     device = read_device(dump)
     findings = (output_pollution(device) + missing_tables(device) + tables_without_default(device)
                 + lookups_that_fall_back(device) + unmet_only_in_table(device, only_in_table)
-                + shadowed_rules(device))
+                + shadowed_rules(device) + monitor_loops(device) + strict_rules_without_active_default(device))
     return sorted(findings, key=_finding_order)
 
 
@@ -420,5 +429,105 @@ def _network(text):
     """The prefix, host bits cleared; ``None`` for anything else (a range, a name, nothing)."""
     try:
         return ipaddress.ip_network(str(text).strip(), strict=False)
+    except ValueError:
+        return None
+
+
+# ---------------------------------------------------------------------------
+# Failover: monitor targets, and strict rules while a table's default is down
+
+
+def monitor_targets(device):
+    """``(route entry, target address, table)`` for each IP gateway of an enabled route with ``check-gateway``."""
+    targets = []
+    for entry in device.routes:
+        if not entry.enabled or entry.get("check-gateway") in (None, "none"):
+            continue
+        for hop in (entry.get("gateway") or "").split(","):
+            address = _address(hop.split("@")[0])
+            if address is not None and "%" not in hop:
+                targets.append((entry, address, entry.get("routing-table") or "main"))
+    return targets
+
+
+def monitor_loops(device):
+    """A rule sends a monitor target into the table whose route to it goes through the target itself."""
+    findings = []
+    for route, target, table in monitor_targets(device):
+        rule = _first_rule_for(device, target)
+        if rule is None or (rule.get("table") or "main") != table or not _routed_through_itself(device, target, table):
+            continue
+        strict = rule.get("action") == "lookup-only-in-table"
+        code = "monitor-target-routed-through-itself" + ("" if strict else "-may-fall-back")
+        effect = ("once it stops answering the probe cannot leave, so the route never comes back" if strict else
+                  "while the route is down the probe leaves by main, another path, and can bring it back too soon")
+        findings.append(rule.finding(code, "sends monitor target %s (check-gateway=%s of route #%d, %s) into table %s, "
+                                     "whose route to it is that route: the probe follows what it measures; %s. Add a "
+                                     "host route to %s via the WAN's gateway in table %s"
+                                     % (target, route.get("check-gateway"), route.position, route.id, table, effect,
+                                        target, table)))
+    return findings
+
+
+def _first_rule_for(device, address):
+    """The first enabled rule a packet of the router's own to ``address`` meets, matching it by destination only."""
+    for entry in device.rules:
+        if not entry.enabled or _is_builtin_rule(entry) or any(
+                entry.get(keyword) for keyword in ("src-address", "routing-mark", "interface")):
+            continue
+        destination = _network(entry.get("dst-address") or "0.0.0.0/0")
+        if destination is not None and destination.version == address.version and address in destination:
+            return entry if (entry.get("action") or "lookup") in ("lookup", "lookup-only-in-table") else None
+    return None
+
+
+def _routed_through_itself(device, target, table):
+    """Whether every most specific enabled route to ``target`` in ``table`` has ``target`` as a gateway."""
+    candidates = [(destination.prefixlen, entry) for entry, destination in _enabled_routes(device, table)
+                  if destination.version == target.version and target in destination]
+    if not candidates:
+        return False
+    longest = max(length for length, _entry in candidates)
+    return all(target in _gateway_addresses(entry) for length, entry in candidates if length == longest)
+
+
+def _is_builtin_rule(entry):
+    """RouterOS 7.22's own rules (``default=true``: tests/routeros_sim/README.md, ``builtin_rules``)."""
+    return (entry.get("default") or "").lower() in _TRUE_WORDS
+
+
+def _enabled_routes(device, table):
+    for entry in device.routes:
+        destination = _network(entry.get("dst-address") or "0.0.0.0/0")
+        if entry.enabled and destination is not None and (entry.get("routing-table") or "main") == table:
+            yield entry, destination
+
+
+def _gateway_addresses(entry):
+    return set(_address(hop.split("@")[0].split("%")[0]) for hop in (entry.get("gateway") or "").split(","))
+
+
+def strict_rules_without_active_default(device):
+    """``lookup-only-in-table`` rules whose table has no default route RouterOS prints active right now."""
+    findings = []
+    for entry in device.rules:
+        table = entry.get("table") or "main"
+        if not entry.enabled or entry.get("action") != "lookup-only-in-table" or table in BUILTIN_TABLES:
+            continue
+        defaults = [route for route, destination in _enabled_routes(device, table) if destination in _DEFAULT_DESTINATIONS]
+        if any((route.get("active") or "").lower() in _TRUE_WORDS for route in defaults):
+            continue
+        state = ("its default routes (%s) are inactive: their gateways or monitor targets do not answer"
+                 % _ids(defaults) if defaults else "it has no enabled default route")
+        findings.append(entry.finding("only-in-table-without-active-default",
+                                      "action=lookup-only-in-table table=%s, and %s: what the table's other routes do "
+                                      "not cover is unreachable now, never routed by another table, until a default "
+                                      "is active again" % (table, state)))
+    return findings
+
+
+def _address(text):
+    try:
+        return ipaddress.ip_address(str(text).strip())
     except ValueError:
         return None

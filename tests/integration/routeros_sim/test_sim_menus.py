@@ -402,6 +402,32 @@ def test_address_list_entries(api):
 # -- the Python API ---------------------------------------------------------------------------------
 
 
+# -- /tool/netwatch ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("behaviour", [Behaviour(), Behaviour(netwatch_print="written")], ids=["all", "written"])
+def test_netwatch_entries_probe_their_host_and_print_per_the_switch(behaviour):
+    with Simulator(behaviour=behaviour) as sim:
+        api = connect("127.0.0.1", sim.username, sim.password, port=sim.port, timeout=5)
+        netwatch = api.path("tool", "netwatch")
+        added = netwatch.add(host="198.18.2.2", timeout="00:00:00.5", **{"down-script": ":log warning down"})
+        defaults = {"type": "simple", "interval": "10s"} if behaviour.netwatch_print == "all" else {}
+        assert by_id(netwatch, added) == dict(defaults, **{
+            ".id": added, "host": "198.18.2.2", "timeout": "500ms", "down-script": ":log warning down",
+            "status": "up", "disabled": False})
+        sim.set_reachable("198.18.2.2", False)
+        assert by_id(netwatch, added)["status"] == "down"
+        netwatch.update(**{".id": added, "interval": "90", "!down-script": "", "type": "icmp"})
+        changed = by_id(netwatch, added)
+        assert (changed["interval"], changed["type"], "down-script" in changed) == ("1m30s", "icmp", False)
+        assert trap_message(netwatch.add, host="198.18.3.3", timeout="5ms") == "value of timeout out of range (10ms..4w)"
+        assert trap_message(netwatch.add, host="198.18.3.3", type="ping") == "input does not match any value of type"
+        assert trap_message(netwatch.add, type="icmp") == "missing value(s) of argument(s) host"
+        netwatch.remove(added)
+        assert list(netwatch) == []
+        api.close()
+
+
 def test_state_can_be_seeded_and_inspected_directly(sim, api):
     sim.state.menu("/routing/table").add({"name": "wan1", "fib": True})
     sim.state.menu("/routing/rule").add({"dst-address": "192.0.2.0/24", "table": "wan1",

@@ -17,7 +17,7 @@ from ansible_collections.multiwan.pbr.plugins.module_utils.core.config_entries i
 from ansible_collections.multiwan.pbr.plugins.module_utils.routeros.api import CONNECTION_OPTIONS
 from support.modules import run_module
 
-MODULES = ("ros_routing_rule", "ros_routing_table", "ros_route")
+MODULES = ("ros_routing_rule", "ros_routing_table", "ros_route", "ros_netwatch")
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(__file__)), "fixtures", "routeros")
 OFFLINE = {"hostname": "192.0.2.1"}     # never contacted
 
@@ -69,7 +69,8 @@ def test_module_options_are_documented_as_coded(name):
 
 @pytest.mark.parametrize("name, fixture", [("ros_routing_rule", "ros7_routing_rule_print.json"),
                                            ("ros_routing_table", "ros7_routing_table_print.json"),
-                                           ("ros_route", "ros7_ip_route_print.json")])
+                                           ("ros_route", "ros7_ip_route_print.json"),
+                                           ("ros_netwatch", "ros7_netwatch_print.json")])
 def test_parsed_output_is_valid_config_for_the_module_itself(name, fixture):
     with open(os.path.join(FIXTURES, fixture)) as handle:
         running_config = handle.read()

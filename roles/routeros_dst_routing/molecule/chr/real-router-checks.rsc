@@ -75,6 +75,21 @@
 #   later (nothing answers 198.18.2.2); 10.68.0.0/16: A with ecmp (+), note how immediate-gw lists
 #   both gateways
 
+# --- the role's monitor pattern: a host route in the WAN's table, the default via target@table
+#     (roles/routeros_dst_routing/README.md, Failover); the simulator resolves IP@table in that table
+/ip route add dst-address=198.18.3.3/32 gateway=192.0.2.1 scope=10 routing-table=simcheck comment=sim-check
+/ip route add gateway=198.18.3.3@simcheck target-scope=11 check-gateway=ping routing-table=simcheck comment=sim-check
+/ip route print detail where routing-table=simcheck
+#   the host route: A; the default: A with immediate-gw=192.0.2.1%ether1, then I about 20 s later
+#   (nothing answers 198.18.3.3); printed gateway=198.18.3.3@simcheck (the module compares it so)
+
+# --- netwatch_print
+/tool netwatch add host=198.18.3.3 comment=sim-check
+/tool netwatch add host=198.18.3.4 type=icmp interval=30s timeout=500ms comment=sim-check
+#   c.call("/tool/netwatch/print", "?comment=sim-check")  -> the keys of each !re
+#   all:     the first prints type=simple interval=10s timeout=3s too
+#   written: the first prints no type, interval or timeout; both print status (down: nothing answers)
+
 # --- host_bits
 /ip route add dst-address=10.9.8.7/8 gateway=192.0.2.1 comment=sim-check
 #   mask: printed 10.0.0.0/8   keep: printed 10.9.8.7/8   refuse: an error (note its text)
@@ -100,5 +115,6 @@
 /routing rule remove [find comment~"sim-check"]
 /ip route remove [find comment=sim-check]
 /ip firewall mangle remove [find comment=sim-check]
+/tool netwatch remove [find comment=sim-check]
 /routing table remove [find comment=sim-check]
 /ip address remove [find comment=sim-check]

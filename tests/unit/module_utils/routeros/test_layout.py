@@ -96,3 +96,106 @@ def test_distance_is_passed_as_given_and_defaults_to_1():
     result = layout([dict(WANS[0], distance=5), WANS[1]])
     assert [route["distance"] for route in result["routes"]] == [5, 2]
     assert layout(WANS[:1])["routes"][0]["distance"] == 1
+
+
+# ---------------------------------------------------------------------------
+# Failover (issue 14): monitor targets, distance and fallback, strict destinations, netwatch
+
+MONITORED = [{"name": "fiber", "gateway": "192.0.2.1", "monitor": ["198.18.2.2", "198.18.2.3"]},
+             {"name": "cell", "gateway": "10.254.15.129%ether2", "distance": 2, "check_gateway": "arp",
+              "monitor": ["198.18.3.3"]},
+             {"name": "dsl", "gateway": "203.0.113.1", "distance": 3}]
+
+
+def routes_by_name(result):
+    return dict((route["name"], route) for route in result["routes"])
+
+
+def test_monitor_targets_get_host_routes_and_the_default_resolves_through_them_in_the_wans_table():
+    routes = routes_by_name(layout(MONITORED))
+    assert routes["fiber-monitor-198.18.2.2"] == {
+        "name": "fiber-monitor-198.18.2.2", "dst_address": "198.18.2.2", "gateway": "192.0.2.1", "scope": 10,
+        "routing_table": "fiber"}
+    assert routes["fiber-default"] == {
+        "name": "fiber-default", "dst_address": "0.0.0.0/0", "distance": 1, "routing_table": "fiber",
+        "gateway": "198.18.2.2@fiber,198.18.2.3@fiber", "target_scope": 11, "check_gateway": "ping"}
+    # check_gateway checks the WAN's own gateway: the host routes'
+    assert routes["cell-monitor-198.18.3.3"]["check_gateway"] == "arp"
+    assert routes["cell-monitor-198.18.3.3"]["gateway"] == "10.254.15.129%ether2"
+    assert routes["dsl-default"]["gateway"] == "203.0.113.1" and "target_scope" not in routes["dsl-default"]
+
+
+def test_each_monitor_target_gets_a_strict_rule_first_in_the_block():
+    result = layout(MONITORED, [{"name": "office", "dst_address": "203.0.113.0/24", "wan": "dsl"}])
+    assert result["rules"] == [
+        {"name": "fiber-monitor-198.18.2.2", "dst_address": "198.18.2.2", "table": "fiber",
+         "action": "lookup-only-in-table"},
+        {"name": "fiber-monitor-198.18.2.3", "dst_address": "198.18.2.3", "table": "fiber",
+         "action": "lookup-only-in-table"},
+        {"name": "cell-monitor-198.18.3.3", "dst_address": "198.18.3.3", "table": "cell",
+         "action": "lookup-only-in-table"},
+        {"name": "office", "dst_address": "203.0.113.0/24", "table": "dsl", "action": "lookup"}]
+    assert result["only_in_table"] == []      # the audit is told of strict destinations only
+
+
+def test_fallback_wans_adds_backups_through_the_others_in_distance_order():
+    wans = [dict(MONITORED[2], fallback="wans", distance=1), dict(MONITORED[0], distance=5), MONITORED[1]]
+    routes = routes_by_name(layout(wans))
+    assert [(name, route["distance"], route["gateway"]) for name, route in routes.items()
+            if route["routing_table"] == "dsl"] == [
+        ("dsl-default", 1, "203.0.113.1"),
+        ("dsl-via-cell", 2, "198.18.3.3@cell"),
+        ("dsl-via-fiber", 3, "198.18.2.2@fiber,198.18.2.3@fiber")]
+    assert routes["dsl-via-cell"]["check_gateway"] == "ping" and routes["dsl-via-cell"]["target_scope"] == 11
+    assert not any(name.startswith(("fiber-via", "cell-via")) for name in routes)     # fallback: main
+
+
+@pytest.mark.parametrize("destination, expected", [
+    ({}, "lookup"), ({"strict": False}, "lookup"), ({"strict": True}, "lookup-only-in-table"),
+    ({"action": "lookup-only-in-table"}, "lookup-only-in-table"),
+    ({"strict": True, "action": "lookup-only-in-table"}, "lookup-only-in-table"),
+])
+def test_strict_names_the_rule_action(destination, expected):
+    rules = layout(WANS, [dict({"name": "x", "dst_address": "192.0.2.9", "wan": "cell"}, **destination)])["rules"]
+    assert rules[0]["action"] == expected
+
+
+def test_netwatch_makes_an_entry_per_monitor_target():
+    wans = [dict(MONITORED[0], netwatch={"down_script": ":log warning down", "interval": "30s"})] + MONITORED[1:]
+    assert layout(wans)["netwatch"] == [
+        {"name": "fiber-monitor-198.18.2.2", "host": "198.18.2.2", "down_script": ":log warning down",
+         "interval": "30s"},
+        {"name": "fiber-monitor-198.18.2.3", "host": "198.18.2.3", "down_script": ":log warning down",
+         "interval": "30s"}]
+    assert layout(MONITORED)["netwatch"] == []
+
+
+DESTINATION = {"name": "x", "dst_address": "192.0.2.9", "wan": "cell"}
+
+
+@pytest.mark.parametrize("wans, destinations, field, value", [
+    ([dict(MONITORED[0], monitor="198.18.2.2")], [], "routeros_pbr_wans[0].monitor", "198.18.2.2"),
+    ([dict(MONITORED[0], monitor=["198.18.2.300"])], [], "routeros_pbr_wans[0].monitor[0]", "198.18.2.300"),
+    ([dict(MONITORED[0], monitor=["2001:db8::1"])], [], "routeros_pbr_wans[0].monitor[0]", "2001:db8::1"),
+    ([dict(MONITORED[0], monitor=["198.18.2.2", "198.18.2.2"])], [], "routeros_pbr_wans[0].monitor[1]",
+     "198.18.2.2"),
+    ([MONITORED[0], dict(MONITORED[1], monitor=["198.18.2.3"])], [], "routeros_pbr_wans[1].monitor[0]",
+     "198.18.2.3"),
+    (MONITORED, [dict(DESTINATION, dst_address=["192.0.2.9", "198.18.3.3"])],
+     "routeros_pbr_destinations[0].dst_address[1]", "198.18.3.3"),
+    ([dict(MONITORED[0], fallback="dsl")] + MONITORED[1:], [], "routeros_pbr_wans[0].fallback", "dsl"),
+    ([MONITORED[0], dict(MONITORED[1], fallback="wans")] + MONITORED[2:], [dict(DESTINATION, strict=True)],
+     "routeros_pbr_destinations[0].strict", True),
+    ([dict(MONITORED[0], distance=254, fallback="wans")] + MONITORED[1:], [], "routeros_pbr_wans[0].distance", 254),
+    ([dict(MONITORED[0], fallback="wans"), dict(MONITORED[1], distance="near")], [],
+     "routeros_pbr_wans[1].distance", "near"),
+    (MONITORED, [dict(DESTINATION, strict="yes")], "routeros_pbr_destinations[0].strict", "yes"),
+    (MONITORED, [dict(DESTINATION, strict=True, action="lookup")], "routeros_pbr_destinations[0].action", "lookup"),
+    ([dict(MONITORED[2], netwatch={"down_script": "x"})], [], "routeros_pbr_wans[0].netwatch", {"down_script": "x"}),
+    ([dict(MONITORED[0], netwatch={"script": "x"})], [], "routeros_pbr_wans[0].netwatch", "script"),
+    ([dict(MONITORED[0], netwatch={"interval": "soon"})], [], "routeros_pbr_wans[0].netwatch.interval", "soon"),
+])
+def test_failover_input_is_refused_naming_the_variable(wans, destinations, field, value):
+    with pytest.raises(InvalidInput) as error:
+        layout(wans, destinations)
+    assert (error.value.field, error.value.value) == (field, value), error.value

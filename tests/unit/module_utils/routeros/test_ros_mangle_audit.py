@@ -267,3 +267,61 @@ def test_any_print_rows_give_findings_with_known_codes_and_real_positions(dump):
         assert finding.severity == audit.CODES[finding.code]
         assert finding.position is None or 0 <= finding.position < len(dump[finding.path])
     assert dump == before        # the audit never changes what it reads
+
+
+# ---------------------------------------------------------------------------
+# Failover: monitor targets routed through themselves, strict rules while the default is down
+
+
+def test_a_monitor_target_sent_into_its_own_wan_without_a_host_route_there_is_a_loop():
+    dump = load("failover")
+    loops = [finding for finding in audit.audit(dump) if finding.code.startswith("monitor-target")]
+    looped = row_with_comment(dump, RULES, "cell probe looped")
+    assert [(f.severity, f.code, f.id) for f in loops] == [
+        ("error", "monitor-target-routed-through-itself", looped[".id"])]
+    assert "198.18.3.3" in loops[0].explanation and "table cell" in loops[0].explanation
+
+
+def test_a_monitor_target_with_a_host_route_in_its_table_is_no_loop():
+    """The role's pattern: the strict rule for fiber's target finds the host route, not the default."""
+    dump = load("failover")
+    pinned = row_with_comment(dump, RULES, "fiber probe pinned")
+    assert not [f for f in audit.audit(dump) if f.id == pinned[".id"]]
+
+
+def test_a_looped_target_under_plain_lookup_is_a_warning():
+    dump = load("failover")
+    row_with_comment(dump, RULES, "cell probe looped")["action"] = "lookup"
+    assert "monitor-target-routed-through-itself-may-fall-back" in codes(dump)
+    assert "monitor-target-routed-through-itself" not in codes(dump)
+
+
+def test_a_host_route_in_the_wans_table_ends_the_loop():
+    dump = load("failover")
+    dump[ROUTES].append({".id": "*80000009", "dst-address": "198.18.3.3/32", "gateway": "10.254.15.129",
+                         "scope": "10", "routing-table": "cell", "active": "true"})
+    assert not {code for code in codes(dump) if code.startswith("monitor-target")}
+
+
+def test_strict_rules_are_reported_while_their_tables_default_is_inactive():
+    dump = load("failover")
+    findings = [f for f in audit.audit(dump) if f.code == "only-in-table-without-active-default"]
+    assert sorted(f.id for f in findings) == sorted(row_with_comment(dump, RULES, comment)[".id"] for comment in (
+        "cell probe looped", "strict into cell"))
+    assert all(f.severity == "warning" and "are inactive" in f.explanation for f in findings)
+    row_with_comment(dump, ROUTES, "cell default")["active"] = "true"      # the target answers again
+    assert "only-in-table-without-active-default" not in codes(dump)
+
+
+def test_a_strict_rule_into_a_table_without_any_default_is_reported_too():
+    dump = load("failover")
+    dump[ROUTES] = [row for row in dump[ROUTES] if row.get("comment") != "cell default"]
+    findings = [f for f in audit.audit(dump) if f.code == "only-in-table-without-active-default"]
+    assert findings and all("no enabled default route" in f.explanation for f in findings)
+
+
+def test_built_in_rules_do_not_hide_the_rule_that_sends_a_target_into_its_wan():
+    dump = load("failover")
+    dump[RULES].insert(0, {".id": "*40000001", "chain": "local", "action": "lookup", "table": "local",
+                           "default": "true", "disabled": "false", "inactive": "false"})
+    assert "monitor-target-routed-through-itself" in codes(dump)
