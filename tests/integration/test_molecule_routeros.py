@@ -115,3 +115,27 @@ def test_output_exclusions_go_before_the_marking_rule_and_satisfy_the_audit(sim,
         "multiwan.pbr:exclude-dns-tcp", "multiwan.pbr:exclude-probe-10.254.15.129", "pollution"]
     again = playbook(sim, tmp_path, routeros_pbr_audit_fail=True, routeros_pbr_output_exclusions=exclusions)
     assert "changed=0" in again.stdout and again.returncode == 0
+
+
+def test_monitor_targets_fallback_and_netwatch_through_the_playbook(sim, tmp_path):
+    """Issue 14 through the role itself: the recursive-route pattern, a WAN falling back through the other,
+    a strict destination, netwatch; a second run changes nothing; a dark target moves the traffic."""
+    for address in ("192.0.2.2/24", "10.254.15.130/30"):
+        sim.state.menu("/ip/address").add({"address": address, "interface": "ether1"})
+    failover = dict(
+        routeros_pbr_wans=[{"name": "fiber", "gateway": "192.0.2.1", "monitor": ["198.18.2.2"]},
+                           {"name": "cell", "gateway": "10.254.15.129", "distance": 2, "monitor": ["198.18.3.3"],
+                            "fallback": "wans", "netwatch": {"down_script": ":log warning cell-down"}}],
+        routeros_pbr_destinations=[{"name": "cell-host", "dst_address": "47.109.74.243", "wan": "cell"},
+                                   {"name": "licence", "dst_address": "203.0.113.9", "wan": "fiber", "strict": True}])
+    first = playbook(sim, tmp_path, **failover)
+    assert first.returncode == 0, first.stdout[-6000:]
+    again = playbook(sim, tmp_path, **failover)
+    assert again.returncode == 0 and "changed=0" in again.stdout, again.stdout[-6000:]
+    assert [row["comment"] for row in sim.state.menu("/tool/netwatch").rows()] == [
+        "multiwan.pbr:cell-monitor-198.18.3.3"]
+    assert (sim.lookup("47.109.74.243").table, sim.lookup("203.0.113.9").table) == ("cell", "fiber")
+    sim.set_reachable("198.18.3.3", False)
+    assert (sim.lookup("47.109.74.243").table, sim.lookup("47.109.74.243").gateway) == ("cell", "192.0.2.1%ether1")
+    sim.set_reachable("198.18.2.2", False)
+    assert sim.lookup("203.0.113.9").action == "unreachable"
