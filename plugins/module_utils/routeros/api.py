@@ -54,6 +54,8 @@ except ImportError as import_error:
 # each) must fit the socket buffers, or router and client would both wait to write.
 WINDOW = 256
 PLAIN_PORT, TLS_PORT = 8728, 8729
+# RouterOS's !fatal for a command on a session that never logged in.
+NOT_LOGGED_IN = "not logged in"
 HIDDEN = "********"
 
 # The options of the multiwan.pbr.routeros_api doc fragment, exactly.
@@ -287,6 +289,11 @@ class RouterOsApi(object):
     def _lose(self, error, text):
         self._lost = _describe(error)
         self.close()
+        if self._lost == NOT_LOGGED_IN:
+            # librouteros's plain login takes a challenge for success (tests/routeros_sim/README.md, login_methods)
+            raise ApplyFailed(text, "RouterOS at %s did not take the login (%s): it answered the plain login of "
+                              "RouterOS 6.43 and later with a challenge, as older routers do; these modules need "
+                              "RouterOS 7" % (self.address, self._lost))
         raise ApplyFailed(text, "the connection to %s was lost before RouterOS answered (%s); the command may "
                           "or may not have been applied, run again to converge" % (self.address, self._lost))
 
