@@ -341,3 +341,27 @@ def test_a_copy_of_an_owned_rule_is_left_alone():
     assert rules[-1].comment == "multiwan.pbr:dns-via-wan2 resolvers of ISP 2" and not rules[-1].owned
     ops, _current = plan_for([], None, rows=FIXTURE_ROWS + [copy], state="overridden")
     assert texts(engine.render(ops, params())) == ["/routing rule remove *2", "/routing rule remove *3"]
+
+
+# RouterOS 7.22's built-in rules (default=true; tests/routeros_sim/README.md, builtin_rules=present): first and last.
+BUILTIN_LOCAL = {".id": "*40000001", "chain": "local", "action": "lookup", "table": "local", "disabled": "false",
+                 "inactive": "false", "default": "true"}
+BUILTIN_MAIN = {".id": "*40000002", "chain": "main", "action": "lookup", "table": "main", "disabled": "false",
+                "inactive": "false", "default": "true"}
+
+
+@pytest.mark.parametrize("position, with_foreign, move", [
+    ("top", True, "/routing rule move [find comment=multiwan.pbr:new] destination=*1"),
+    ("top", False, None),
+    ("bottom", True, None),
+])
+def test_placement_never_names_or_counts_a_built_in_rule(position, with_foreign, move):
+    foreign = [{".id": "*1", "dst-address": "10.8.0.0/16", "action": "lookup", "table": "main", "disabled": "false",
+                "inactive": "false", "default": "false", "comment": "office VPN"}] if with_foreign else []
+    runner = FakeRunner([BUILTIN_LOCAL] + foreign + [BUILTIN_MAIN])
+    result = run_resource(engine.ENGINE, runner, params(state="merged", placement={"position": position},
+                                                        config=[{"name": "new", "dst_address": "192.0.2.9"}]),
+                          diff_mode=True)
+    assert runner.applied[0] == "/routing rule add dst-address=192.0.2.9/32 comment=multiwan.pbr:new"
+    assert runner.applied[1:] == ([move] if move else [])
+    assert "*4000000" not in " ".join(runner.applied) and "chain=local" not in result["diff"]["before"]
