@@ -51,8 +51,8 @@ def sim():
     simulator.stop()
 
 
-def apply_role(sim, wans=WANS, destinations=DESTINATIONS):
-    configs = layout(wans, destinations)
+def apply_role(sim, wans=None, destinations=None):
+    configs = layout(WANS if wans is None else wans, DESTINATIONS if destinations is None else destinations)
     for module, key, state in ROLE_TASKS:
         extra = {"placement": {"position": "top"}} if module == "ros_routing_rule" else {}
         result = run_module(module, dict(hostname="127.0.0.1", port=sim.port, config=configs[key], state=state,

@@ -205,8 +205,8 @@ def _host_route(wan, number, target):
     if wan["check_gateway"]:
         route["check_gateway"] = wan["check_gateway"]
     sources = _sources(wan, (("routing_table", "name"), ("gateway", "gateway"), ("check_gateway", "check_gateway")))
-    sources.update(dict.fromkeys(("name", "dst_address"), Source("%s.monitor[%d]" % (wan["variable"], number),
-                                                                target)))
+    target_source = Source("%s.monitor[%d]" % (wan["variable"], number), target)
+    sources.update(dict.fromkeys(("name", "dst_address"), target_source))
     return Entry(route, wan["variable"], wan["item"], sources)
 
 
