@@ -194,8 +194,10 @@ def _next_hop(wan):
     if wan["monitor"]:
         return {"gateway": ",".join("%s@%s" % (target, wan["name"]) for target in wan["monitor"]),
                 "target_scope": MONITOR_TARGET_SCOPE, "check_gateway": "ping"}
-    return {"gateway": wan["gateway"], "check_gateway": wan["check_gateway"]} if wan["check_gateway"] else {
-        "gateway": wan["gateway"]}
+    hop = {"gateway": wan["gateway"]}
+    if wan["check_gateway"]:
+        hop["check_gateway"] = wan["check_gateway"]
+    return hop
 
 
 def _host_route(wan, number, target):
@@ -298,7 +300,8 @@ def _rule(destination, where, name, address, number, action):
     address_variable = "%s.dst_address" % where + ("" if number is None else "[%d]" % number)
     sources = {"name": Source(where + ".name", destination["name"]), "dst_address": Source(address_variable, address),
                "table": Source(where + ".wan", destination["wan"]),
-               "action": Source(where + (".action" if "action" in destination else ".strict"), action)}
+               "action": Source(where + ".action", action) if "action" in destination
+               else Source(where + ".strict", destination.get("strict"))}
     return Entry({"name": name, "dst_address": str(address), "table": destination["wan"], "action": action},
                  where, destination, sources)
 

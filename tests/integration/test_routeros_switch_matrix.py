@@ -19,10 +19,13 @@ import pytest
 
 from routeros_sim import Behaviour, Simulator
 from routeros_sim.behaviours import settings
-from routeros_sim.state import switch_values
+from routeros_sim.state import ENVIRONMENT_VARIABLE, switch_values
 from support.modules import run_module
 
-pytestmark = pytest.mark.routeros
+# A suite already running under one switch value (the README's loop over tests/integration/test_ros_*.py, which this
+# file's name keeps out) does not start the matrix again inside it.
+pytestmark = [pytest.mark.routeros, pytest.mark.skipif(
+    bool(os.environ.get(ENVIRONMENT_VARIABLE)), reason="the matrix sets %s itself" % ENVIRONMENT_VARIABLE)]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 T = "tests/integration/"
@@ -67,7 +70,7 @@ SESSION = {"login_methods=plain": NETWATCH, "fatal_before_login=false": NETWATCH
 
 
 def run_under(setting, tests):
-    environment = dict(os.environ, ROUTEROS_SIM_BEHAVIOUR=setting)
+    environment = dict(os.environ, **{ENVIRONMENT_VARIABLE: setting})
     return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x"] + list(tests),
                           cwd=ROOT, env=environment, capture_output=True, text=True, timeout=600, check=False)
 
