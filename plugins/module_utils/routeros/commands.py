@@ -33,6 +33,8 @@ VERBS = ("add", "set", "remove", "move")
 ORDERED_MENUS = ("/routing/rule", "/ip/firewall/mangle")
 TABLES_MENU = "/routing/table"
 ROUTES_MENU = "/ip/route"
+# What a `set` of a route changes that decides which gateways may resolve through it.
+RESOLVING_KEYWORDS = frozenset(("dst-address", "scope", "routing-table", "disabled"))
 # Properties whose value is the name of a routing table (tests/routeros_sim/README.md, Menus).
 TABLE_KEYWORDS = ("table", "routing-mark", "routing-table", "new-routing-mark")
 # Characters a CLI value may hold without quotes; anything else is quoted.
@@ -146,12 +148,12 @@ class ApiCommand(namedtuple("ApiCommand", "menu verb target attributes")):
 
     @property
     def route_destination(self):
-        """``(dst-address, scope, routing-table)`` an ``/ip/route`` add or set writes (``None`` for what a set
-        leaves as it is), or ``None`` when the command writes no destination a gateway could resolve through."""
+        """``(dst-address, scope, routing-table)`` of a route an ``/ip/route`` add creates, or a set may make a
+        gateway resolve through (what it leaves as it is: ``0.0.0.0/0``, ``None``, ``None``, any), or ``None``."""
         if self.menu != ROUTES_MENU or self.verb not in ("add", "set"):
             return None
         attributes = dict(self.attributes)
-        if self.verb == "set" and "dst-address" not in attributes:
+        if self.verb == "set" and not RESOLVING_KEYWORDS.intersection(attributes):
             return None
         adding = self.verb == "add"
         scope = _number(attributes.get("scope"), resolution.DEFAULT_SCOPE if adding else None)
@@ -162,9 +164,10 @@ class ApiCommand(namedtuple("ApiCommand", "menu verb target attributes")):
     def route_gateways(self):
         """``([(address, table or None)], target-scope or None)``: the hops of the gateway an ``/ip/route``
         add or set writes that RouterOS resolves through other routes (none for other commands)."""
+        if self.menu != ROUTES_MENU or self.verb not in ("add", "set"):
+            return [], None
         attributes = dict(self.attributes)
-        if self.menu != ROUTES_MENU or self.verb not in ("add", "set") or not isinstance(
-                attributes.get("gateway"), str):
+        if not isinstance(attributes.get("gateway"), str):
             return [], None
         default = resolution.DEFAULT_TARGET_SCOPE if self.verb == "add" else None
         return resolution.resolved_hops(attributes["gateway"]), _number(attributes.get("target-scope"), default)

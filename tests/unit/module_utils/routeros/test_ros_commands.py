@@ -95,6 +95,8 @@ def in_flight(*commands):
      ApiCommand(ROUTES, "set", "*80000003", (("gateway", "198.18.2.2,198.18.3.3"),))),
     (ApiCommand(ROUTES, "set", "*80000002", (("dst-address", "198.18.2.2/32"),)),
      add(ROUTES, gateway="198.18.2.2", target_scope="11")),
+    (ApiCommand(ROUTES, "set", "*80000002", (("scope", "10"),)),        # the host route becomes one to resolve by
+     ApiCommand(ROUTES, "set", "*80000003", (("gateway", "198.18.2.2@wan1"),))),
     # a route goes only once the routes that resolved through it have moved off
     (ApiCommand(ROUTES, "set", "*80000003", (("gateway", "198.18.3.3@wan1"),)), ApiCommand(ROUTES, "remove", "*80000002")),
 ])
