@@ -80,10 +80,14 @@ class WanFacts:
 def fold(view, record):
     """``view`` after one netlink record (records of other kinds leave it as it is)."""
     if isinstance(record, netlink.Link):
-        return replace(view, links=_put(view.links, record.index, record, record.deleted))
+        view = replace(view, links=_put(view.links, record.index, record, record.deleted))
+        return _without_flushed_routes(view, record.index) if record.deleted or not record.admin_up else view
     if isinstance(record, netlink.Address):
         key = (record.index, record.family, record.address)
-        return replace(view, addresses=_put(view.addresses, key, record, record.deleted))
+        view = replace(view, addresses=_put(view.addresses, key, record, record.deleted))
+        last_gone = record.deleted and record.family == "ipv4" and not any(
+            index == record.index and family == "ipv4" for index, family, _address in view.addresses)
+        return _without_flushed_routes(view, record.index) if last_gone else view
     if isinstance(record, netlink.Neighbour):
         key = (record.index, record.family, record.address)
         return replace(view, neighbours=_put(view.neighbours, key, record, record.deleted))
@@ -91,6 +95,19 @@ def fold(view, record):
         key = (record.family, record.priority, record.nexthops)
         return replace(view, default_routes=_put(view.default_routes, key, record, record.deleted))
     return view
+
+
+def _without_flushed_routes(view, index):
+    """``view`` without the IPv4 routes through ``index`` alone. The kernel drops them when the device goes
+    down or loses its last IPv4 address, and sends no RTM_DELROUTE for them (net/ipv4/fib_frontend.c,
+    ``fib_disable_ip``): measured, a DHCP client's old default route stayed in the agent's view after the
+    lease's address went, and the agent routed through the old gateway."""
+    flushed = [key for key, route in view.default_routes.items()
+               if route.family == "ipv4" and all(oif == index for _gateway, oif in route.nexthops)]
+    if not flushed:
+        return view
+    return replace(view, default_routes=dict((key, route) for key, route in view.default_routes.items()
+                                             if key not in flushed))
 
 
 def wan_facts(view, device, family, gateway_config, owned_protocols):

@@ -129,6 +129,7 @@ def layout(wans, policies=None, lan_networks=None, exclude=None, settings=None, 
                         key=lambda entry: (entry.config["priority"], entry.config["family"])),
         "nft": _nft(wan_list, exclude, settings),
         "sysctls": _sysctls(wan_list),
+        "live_sysctls": _live_sysctls(_sysctls(wan_list), wan_list, interfaces),
         "wans": [_public(wan) for wan in wan_list],
         "lan_networks": [addresses.prefix(value, "multiwan_lan_networks[%d]" % index)
                          for index, value in enumerate(_list(lan_networks, "multiwan_lan_networks"))],
@@ -704,6 +705,16 @@ def _sysctls(wans):
         values["net.ipv6.conf.all.forwarding"] = "1"
         values["net.ipv6.fib_multipath_hash_policy"] = "1"
     return values
+
+
+def _live_sysctls(sysctls, wans, interfaces):
+    """The settings to read and set now: a WAN device the router does not have yet (a modem not plugged in, a
+    ppp link not dialled) has no keys; the sysctl.d file keeps them, and udev applies them when it appears."""
+    if interfaces is None:
+        return sysctls
+    present = set(link.get("ifname") for link in interfaces)
+    absent = [".conf.%s." % wan["device"].replace(".", "/") for wan in wans if wan["device"] not in present]
+    return dict((key, value) for key, value in sysctls.items() if not any(part in key for part in absent))
 
 
 # ---------------------------------------------------------------------------
