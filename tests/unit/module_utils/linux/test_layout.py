@@ -177,7 +177,12 @@ def test_a_dynamic_wan_needs_no_address_on_the_router():
     # absent at boot, down, or waiting for its lease: the role neither fails nor reads the device
     result = layout([WANS[0], dict(DHCP_WAN, device="wwan0")], interfaces=INTERFACES)
     assert wan(result, "isp2")["address"] == {"ipv4": None}
-    assert layout([WANS[0], dict(DHCP_WAN, device="wwan0")]) == result
+    unread = layout([WANS[0], dict(DHCP_WAN, device="wwan0")])
+    assert dict(unread, live_sysctls=None) == dict(result, live_sysctls=None)
+    # the absent device's kernel settings go into the file (udev applies them when it comes), not to sysctl now
+    assert "net.ipv4.conf.wwan0.rp_filter" in result["sysctls"]
+    assert "net.ipv4.conf.wwan0.rp_filter" not in result["live_sysctls"]
+    assert "net.ipv4.conf.wan1.rp_filter" in result["live_sysctls"] and unread["live_sysctls"] == unread["sysctls"]
 
 
 def test_gateways_of_a_dual_stack_wan_by_family():
