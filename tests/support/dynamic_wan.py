@@ -24,9 +24,10 @@ def customer(number, subnet):
     return "100.64.%d.2/24" % subnet, "100.64.%d.1" % subnet, "100.64.%d.0/24" % subnet
 
 
-def static_layout(net, wans, **settings):
+def static_layout(net, wans, policies=None, **settings):
     """Apply the role's static layout for ``wans`` (inventory entries) to the router; return the layout."""
-    result = layout(wans, settings=dict({"failover": True}, **settings), interfaces=net.router.ip_json("address"))
+    result = layout(wans, policies, settings=dict({"failover": True}, **settings),
+                    interfaces=net.router.ip_json("address"))
     router = net.router.name
     for name, config in (("pbr_table", result["tables"]), ("pbr_rule", result["rules"])):
         applied = run_module(name, {"config": config, "protocol": "211", "state": "overridden"}, netns=router)
