@@ -12,7 +12,7 @@ import json
 import time
 
 from support.modules import run_module
-from support.multiwan_topology import CUSTOMER, INET, ISP_FILTER, UPLINK
+from support.multiwan_topology import INET, ISP_FILTER, UPLINK
 
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux.layout import layout
 

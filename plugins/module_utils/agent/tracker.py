@@ -308,7 +308,8 @@ def _counting_from(health, now):
     due = tuple(item for item in health.pending_troubles if item[2] <= now)
     if not due:
         return health
-    return replace(health, kernel_troubles=health.kernel_troubles + tuple((check, trouble) for check, trouble, _ in due),
+    counted = tuple((check, trouble) for check, trouble, _due in due)
+    return replace(health, kernel_troubles=health.kernel_troubles + counted,
                    pending_troubles=tuple(item for item in health.pending_troubles if item[2] > now))
 
 

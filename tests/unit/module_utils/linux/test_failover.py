@@ -69,8 +69,8 @@ def test_a_fallback_wan_that_is_down_too_leaves_the_policy_on_its_own_wan():
     assert [hops(route) for route in routes_of(tables, "201")] == [[("wan2", None)]]
 
 
-def facts_of(**by_wan):
-    """``facts`` for runtime_tables: ``wan2=("198.51.100.9/24", "198.51.100.1")`` per IPv4 WAN."""
+def facts_of(by_wan):
+    """``facts`` for runtime_tables: ``{"wan2": ("198.51.100.9/24", "198.51.100.1")}`` per IPv4 WAN."""
     found = {}
     for name, (address, gateway) in by_wan.items():
         found[name] = {"ipv4": {"address": address, "gateway": gateway, "peer": None}}
@@ -82,7 +82,7 @@ EVERY_ADDRESS = dict(wan1=("192.0.2.2/24", "192.0.2.1"), wan2=("198.51.100.2/24"
 
 
 def test_learned_gateways_replace_the_configured_ones():
-    facts = facts_of(**dict(EVERY_ADDRESS, wan2=("198.51.100.2/24", "198.51.100.9")))
+    facts = facts_of(dict(EVERY_ADDRESS, wan2=("198.51.100.2/24", "198.51.100.9")))
     tables = failover.runtime_tables(routing(), ALL_UP, facts)
     assert routes_of(tables, "main")[0]["nexthops"][1]["via"] == "198.51.100.9"
 
@@ -90,16 +90,16 @@ def test_learned_gateways_replace_the_configured_ones():
 def test_a_wan_without_its_address_or_learned_gateway_is_left_out_even_when_up():
     # a DHCP client renumbering: the address or the default route is briefly missing
     for missing in ((None, "198.51.100.1"), ("198.51.100.2/24", None)):
-        facts = facts_of(**dict(EVERY_ADDRESS, wan2=missing))
+        facts = facts_of(dict(EVERY_ADDRESS, wan2=missing))
         assert hops(routes_of(failover.runtime_tables(routing(), ALL_UP, facts), "main")[0]) == [
             ("wan1", 1), ("wwan0", 1)]
     # a point-to-point WAN needs no gateway, only its address
-    facts = facts_of(**dict(EVERY_ADDRESS, lte=(None, None)))
+    facts = facts_of(dict(EVERY_ADDRESS, lte=(None, None)))
     assert ("wwan0", 1) not in hops(routes_of(failover.runtime_tables(routing(), ALL_UP, facts), "main")[0])
 
 
 def test_a_family_with_no_usable_wan_gets_no_route_from_the_agent():
-    facts = facts_of(wan1=(None, None), wan2=(None, None), lte=(None, None))
+    facts = facts_of(dict(wan1=(None, None), wan2=(None, None), lte=(None, None)))
     tables = failover.runtime_tables(routing(policy("none")), ALL_UP, facts)
     assert [route["family"] for route in routes_of(tables, "main")] == []        # the static routes carry on
     assert routes_of(tables, "201") == []           # strict: the last resort (unreachable), never another WAN
@@ -114,7 +114,7 @@ def dynamic_routing(*policies):
 
 
 def test_the_agent_keeps_the_wan_tables_and_from_rules_of_dynamic_families():
-    facts = facts_of(**EVERY_ADDRESS)
+    facts = facts_of(EVERY_ADDRESS)
     facts["lte"]["ipv4"]["peer"] = "100.64.9.1"
     tables = failover.runtime_tables(dynamic_routing(), WAN2_DOWN, facts)
     assert routes_of(tables, "102") == [
@@ -130,13 +130,13 @@ def test_the_agent_keeps_the_wan_tables_and_from_rules_of_dynamic_families():
 
 
 def test_a_dynamic_wan_without_its_facts_gets_nothing_and_keeps_nothing():
-    facts = facts_of(**dict(EVERY_ADDRESS, wan2=(None, None), lte=("100.64.9.2/32", None)))
+    facts = facts_of(dict(EVERY_ADDRESS, wan2=(None, None), lte=("100.64.9.2/32", None)))
     tables = failover.runtime_tables(dynamic_routing(), ALL_UP, facts)
     assert "102" not in [table["name"] for table in tables]       # overridden removes what the agent laid there
     assert failover.runtime_rules(dynamic_routing(), facts) == [
         {"priority": 1013, "family": "ipv4", "from": "100.64.9.2", "table": 103}]
     # an address without a learned gateway: the connected route only (nothing to route by yet)
-    facts = facts_of(**dict(EVERY_ADDRESS, wan2=("198.51.100.2/24", None)))
+    facts = facts_of(dict(EVERY_ADDRESS, wan2=("198.51.100.2/24", None)))
     assert routes_of(failover.runtime_tables(dynamic_routing(), ALL_UP, facts), "102") == [
         {"dst": "198.51.100.0/24", "dev": "wan2", "src": "198.51.100.2", "scope": "link"}]
 
@@ -155,7 +155,7 @@ def test_ipv6_dynamic_tables_route_through_the_link_local_router():
 @pytest.mark.parametrize("fallback", ["balance", "none", "wan1"])
 def test_the_entries_are_what_pbr_table_and_pbr_rule_accept_as_they_are(up, fallback):
     """The agent skips the option-spec check (it needs ansible-core): the entries must already pass it."""
-    facts = facts_of(**EVERY_ADDRESS)
+    facts = facts_of(EVERY_ADDRESS)
     tables = failover.runtime_tables(dynamic_routing(policy(fallback)), up, facts)
     params = {"state": "overridden", "protocol": "212"}
     checked = validated_entries(pbr_table.CONFIG_SPEC, tables)
