@@ -108,8 +108,8 @@ def router_addresses(lab, wan, family="ipv4"):
     """The router's global addresses on the WAN now (``address/prefixlen``)."""
     device = lab.wan(wan).device
     option = "-4" if family == "ipv4" else "-6"
-    links = json.loads(run_in_netns(lab.container("router"), ["ip", "-json", option, "address", "show", "dev", device,
-                                                               "scope", "global"]).stdout)
+    argv = ["ip", "-json", option, "address", "show", "dev", device, "scope", "global"]
+    links = json.loads(run_in_netns(lab.container("router"), argv).stdout)
     return ["%s/%s" % (info["local"], info["prefixlen"]) for link in links for info in link.get("addr_info", [])
             if "local" in info]
 
@@ -124,8 +124,8 @@ def wait_for_address(lab, wan, inside, timeout=30, family="ipv4"):
         if found:
             return found[0]
         time.sleep(0.05)
-    raise LabError("%s: no %s address in %s after %s s (now %s)" % (wan, family, inside, timeout,
-                                                                  router_addresses(lab, wan, family)))
+    now = router_addresses(lab, wan, family)
+    raise LabError("%s: no %s address in %s after %s s (now %s)" % (wan, family, inside, timeout, now))
 
 
 def _isp_end(lab, wan):
