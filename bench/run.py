@@ -5,7 +5,8 @@
     python bench/run.py --quick --no-write  # tiny sizes, one run: a smoke run
 
 Parts: 1 ip rule (pbr_rule), 2 ip route (pbr_table), 3 RouterOS (ros_routing_rule vs api_modify),
-4 nftables data path (nft_connmark), 5 playbooks/site.yml against the podman lab.
+4 nftables data path (nft_connmark), 5 playbooks/site.yml against the podman lab, 7 from a renumbered
+WAN's new lease to new flows through its new gateway (the failover agent).
 Needs root (network namespaces, podman); run it through ``make bench`` so the collection is linked.
 """
 
@@ -19,7 +20,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import common  # noqa: E402  (after the path above)
 
-PARTS = {"1": "linux_rules", "2": "linux_routes", "3": "routeros", "4": "datapath", "5": "lab_site"}
+PARTS = {"1": "linux_rules", "2": "linux_routes", "3": "routeros", "4": "datapath", "5": "lab_site",
+         "7": "renumber"}
 RESULTS = os.path.join(common.ROOT, "bench", "results")
 
 
@@ -55,7 +57,7 @@ def main(argv=None):
 
 def _parse(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--parts", default="1,2,3,4,5", help="comma-separated part numbers (default: all)")
+    parser.add_argument("--parts", default=",".join(sorted(PARTS)), help="comma-separated part numbers (default: all)")
     parser.add_argument("--runs", type=int, default=3, help="samples per measurement; medians are reported")
     parser.add_argument("--quick", action="store_true", help="tiny sizes and one run (the smoke test)")
     parser.add_argument("--no-write", action="store_true", help="print only; do not write bench/results/<date>.md")

@@ -107,3 +107,11 @@ def test_report_has_the_machine_the_table_and_every_sample():
     assert "- nproc: %d" % os.cpu_count() in report
     assert "- part 5: RuntimeError: lab down" in report
     assert "- 1 ip rule apply N=1, pbr_rule, bare process: 2.900, 3.000, 3.100" in report
+
+
+@pytest.mark.netns
+def test_renumber_bench_times_a_new_lease_to_new_flows_against_the_goal():
+    rows = run_part("renumber")
+    assert [row.subject for row in rows] == ["agent (median)", "agent (max)"]
+    assert rows[0].baseline_value == 2.0 and rows[0].goal == 1.0 and len(rows[0].samples) == 1
+    assert "wan2 transitions during them: 0" in rows[0].note
