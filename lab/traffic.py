@@ -252,8 +252,12 @@ class FlowWatch:
     def settled_since(self, accept, since, span):
         """The opening time of the first connection of the last run of accepted ones opened after `since`,
         if that run covers at least `span` seconds of connections that have all ended by now; else None."""
-        horizon = time.monotonic() - 2 * self.timeout - 0.2     # every connection opened before it has ended
-        ended = [attempt for attempt in self.attempts(since) if attempt.at <= horizon]
+        ended = self.attempts(since)
+        if self._process is None:       # stopped: every connection has ended
+            horizon = max([attempt.at for attempt in ended] or [since])
+        else:                           # every connection opened before the horizon has ended
+            horizon = time.monotonic() - 2 * self.timeout - 0.2
+            ended = [attempt for attempt in ended if attempt.at <= horizon]
         run_start = None
         for attempt in reversed(ended):
             if not accept(attempt):
