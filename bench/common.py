@@ -42,8 +42,8 @@ class Row:
     case: str                   # "apply N=10000"
     subject: str                # what was measured ("pbr_rule, bare process")
     value: float                # the median
-    unit: str = "s"             # "s", "pps", "us" (CPU microseconds per packet), "commands", "%" (of one core),
-                                # "MB" or "transitions"
+    # "s", "pps", "us" (CPU microseconds per packet), "commands", "%" (of one core), "MB" or "transitions"
+    unit: str = "s"
     baseline: str = ""          # what it is compared with
     baseline_value: float = 0.0
     goal: float = 0.0           # the highest acceptable ratio; 0 = no goal

@@ -142,18 +142,17 @@ class FailoverLab(object):
 def reroute_trials(bench, trials, rng):
     """{kind: ([seconds to rerouted new flows], [seconds to the agent's verdict])}."""
     lab, results = bench.lab, {}
-    on_wan1 = lambda attempt: attempt.wan == "wan1"     # noqa: E731  (a predicate, named for reading)
     with traffic.running_server(lab, "inet", port=PORT, lifetime=3600), \
             traffic.FlowWatch(lab, "client", lab.service(), PORT, lifetime=3600) as watch:
         for kind, _label in KINDS:
             rerouted, verdicts = [], []
             for _trial in range(trials):
-                watch.wait_first(lambda attempt: attempt.wan == "wan2", since=time.monotonic(), timeout=60)
+                watch.wait_first(_on("wan2"), since=time.monotonic(), timeout=60)
                 time.sleep(rng.uniform(0.5, 1.5))
                 wall = time.time() - time.monotonic()     # monotonic -> epoch seconds
                 fault = faults.inject(lab, "wan2", kind)
                 try:
-                    moved = watch.wait_settled(on_wan1, since=fault.started, span=SETTLED_SPAN, timeout=60)
+                    moved = watch.wait_settled(_on("wan1"), since=fault.started, span=SETTLED_SPAN, timeout=60)
                     down = bench.family("wan2")
                 finally:
                     faults.clear(lab, "wan2")
@@ -219,6 +218,11 @@ def _reroute_rows(kind, label, rerouted, verdicts):
 def _anchor_rows():
     return [Row(PART, "anchors' documented defaults", name, seconds, note=documented)
             for name, documented, seconds, _kinds in ANCHORS]
+
+
+def _on(wan):
+    """A FlowWatch predicate: the connection used ``wan``."""
+    return lambda attempt: attempt.wan == wan
 
 
 def _epoch(stamp):
