@@ -60,8 +60,7 @@ def main(argv=None):
 
 def _parse(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-PARTS = {"1": "linux_rules", "2": "linux_routes", "3": "routeros", "4": "datapath", "5": "lab_site", "6": "failover",
-         "7": "renumber"}
+    parser.add_argument("--parts", default=",".join(sorted(PARTS)), help="comma-separated part numbers (default: all)")
     parser.add_argument("--runs", type=int, default=3, help="samples per measurement; medians are reported")
     parser.add_argument("--quick", action="store_true", help="tiny sizes and one run (the smoke test)")
     parser.add_argument("--no-write", action="store_true", help="print only; do not write bench/results/<date>.md")
