@@ -65,7 +65,7 @@ from ansible_collections.multiwan.pbr.plugins.module_utils.core.addresses import
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import InvalidInput
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.fields import (
     BOOLEAN, INTERFACE, PORT_RANGE, UID_RANGE, choice, integer, number_from_name)
-from ansible_collections.multiwan.pbr.plugins.module_utils.core.role_input import Entry, Source, checked_records
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.role_input import Entry, Source, checked_records, inventory_list
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux import failover, nft_connmark, pbr_rule, pbr_table
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux.ownership import protocol_tag
 
@@ -117,9 +117,9 @@ def layout(wans, policies=None, lan_networks=None, exclude=None, settings=None, 
     does not give; ``None`` checks the inventory before the router is read (placeholders instead).
     """
     settings = checked_settings(dict(DEFAULTS, **(settings or {})))
-    wan_list = _wans(_list(wans, "multiwan_wans"), settings, interfaces)
+    wan_list = _wans(inventory_list(wans, "multiwan_wans"), settings, interfaces)
     by_name = dict((wan["name"], wan) for wan in wan_list)
-    policy_list = _policies(_list(policies, "multiwan_policies"), by_name, settings)
+    policy_list = _policies(inventory_list(policies, "multiwan_policies"), by_name, settings)
     exclude = _exclusions(exclude)
     result = {
         "tables": _wan_tables(wan_list, settings) + _policy_tables(policy_list, settings)
@@ -132,7 +132,7 @@ def layout(wans, policies=None, lan_networks=None, exclude=None, settings=None, 
         "live_sysctls": _live_sysctls(_sysctls(wan_list), wan_list, interfaces),
         "wans": [_public(wan) for wan in wan_list],
         "lan_networks": [addresses.prefix(value, "multiwan_lan_networks[%d]" % index)
-                         for index, value in enumerate(_list(lan_networks, "multiwan_lan_networks"))],
+                         for index, value in enumerate(inventory_list(lan_networks, "multiwan_lan_networks"))],
     }
     _check_with_engines(result, settings)
     return dict(result, tables=[entry.config for entry in result["tables"]],
@@ -434,7 +434,7 @@ def _policy(item, index, wans_by_name, settings):
         raise InvalidInput(where("wan"), wan_name, "is not the name of a WAN in multiwan_wans")
     wan = wans_by_name[wan_name]
     excludes = [addresses.prefix(value, "%s[%d]" % (where("exclude"), number))
-                for number, value in enumerate(_list(item.get("exclude"), where("exclude")))]
+                for number, value in enumerate(inventory_list(item.get("exclude"), where("exclude")))]
     table = _optional(item, "table", integer(1, MAX_TABLE_ID).normalise, where)
     return {"name": name, "wan": wan, "excludes": excludes, "item": item, "variable": variable,
             "priority": _policy_priority(item, index, settings, where), "table": table,
@@ -683,7 +683,7 @@ def _nft(wans, exclude, settings):
 def _exclusions(exclude):
     if exclude is not None and not isinstance(exclude, dict):
         raise InvalidInput("multiwan_exclude", exclude, "is not a dict with devices and destinations")
-    return dict((key, list(_list((exclude or {}).get(key), "multiwan_exclude_" + key)))
+    return dict((key, list(inventory_list((exclude or {}).get(key), "multiwan_exclude_" + key)))
                 for key in ("devices", "destinations"))
 
 
@@ -814,14 +814,6 @@ def _placeholder_gateway(wan, family):
 
 def _namer(variable):
     return lambda key: "%s.%s" % (variable, key)
-
-
-def _list(value, variable):
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise InvalidInput(variable, value, "is not a list")
-    return value
 
 
 def _required(item, where, key):

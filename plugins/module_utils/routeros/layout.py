@@ -21,7 +21,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import InvalidInput
-from ansible_collections.multiwan.pbr.plugins.module_utils.core.role_input import Entry, Source, checked_records
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.role_input import Entry, Source, checked_records, inventory_list
 from ansible_collections.multiwan.pbr.plugins.module_utils.routeros import (
     ros_mangle_exclusion, ros_route, ros_routing_rule, ros_routing_table)
 
@@ -34,11 +34,11 @@ EXCLUSIONS, PLACEMENT = "routeros_pbr_output_exclusions", "routeros_pbr_rule_pla
 
 def layout(wans, destinations=None, output_exclusions=None, placement=None):
     """``{tables, routes, rules, exclusions, only_in_table}`` for the modules and the audit, all checked."""
-    wans = [_wan(wan, index) for index, wan in enumerate(_list(wans, WANS))]
+    wans = [_wan(wan, index) for index, wan in enumerate(inventory_list(wans, WANS))]
     wan_names = [wan["name"] for wan in wans]
     _unique(wan_names, WANS, "name")
     rules = []
-    for index, destination in enumerate(_list(destinations, DESTINATIONS)):
+    for index, destination in enumerate(inventory_list(destinations, DESTINATIONS)):
         rules.extend(_destination_rules(destination, index, wan_names))
     _unique([rule.config["name"] for rule in rules], DESTINATIONS, "name")
     _check_placement(placement)
@@ -172,14 +172,6 @@ def _listed(settings, key, config_of, option):
 
 # ---------------------------------------------------------------------------
 # Small checks
-
-
-def _list(value, variable):
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise InvalidInput(variable, value, "is not a list")
-    return value
 
 
 def _unique(names, variable, key):
