@@ -2,6 +2,9 @@
 
     sudo .venv/bin/python bench/agent_detection.py [--trials 10]
 
+(``make bench`` part 6, ``bench/failover.py``, measures the whole failover on the podman lab by traffic: new flows
+rerouted, the engines' apply included. This script isolates the agent's detection in namespaces.)
+
 The two-WAN topology of ``tests/support/multiwan_topology.py`` with the role's mark rules; the agent
 runs with the logging applier (so this is detection, not rerouting: the engines' apply comes on top).
 Fault kinds, made on the ISP side:

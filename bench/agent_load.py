@@ -2,6 +2,8 @@
 
     sudo .venv/bin/python bench/agent_load.py [--seconds 120] [--wans 8] [--targets 3]
 
+``make bench`` part 6 (``bench/failover.py``) runs ``measure`` for 60 s and reports CPU and RSS against the goals.
+
 ::
 
     router (wan1..wan8: 10.8.N.2/24) ==== 8 veth pairs ==== inet (10.8.N.1/24; targets 198.18.N.1-3 on lo)

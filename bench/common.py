@@ -42,12 +42,14 @@ class Row:
     case: str                   # "apply N=10000"
     subject: str                # what was measured ("pbr_rule, bare process")
     value: float                # the median
-    unit: str = "s"             # "s", "pps", "us" (CPU microseconds per packet) or "commands"
+    # "s", "pps", "us" (CPU microseconds per packet), "commands", "%" (of one core), "MB" or "transitions"
+    unit: str = "s"
     baseline: str = ""          # what it is compared with
     baseline_value: float = 0.0
     goal: float = 0.0           # the highest acceptable ratio; 0 = no goal
     samples: list = field(default_factory=list)
     note: str = ""
+    limit: float = None         # the highest acceptable value itself, in ``unit`` (a goal with no baseline)
 
     @property
     def ratio(self):
@@ -59,9 +61,18 @@ class Row:
 
     @property
     def met(self):
+        if self.limit is not None:
+            return self.value <= self.limit
         if not self.goal or self.ratio is None:
             return None
         return self.ratio <= self.goal
+
+    @property
+    def goal_text(self):
+        """The goal as the table shows it: ``<= 1.5x`` (a ratio) or ``<= 3.000 s`` (a limit), or empty."""
+        if self.limit is not None:
+            return "<= " + value_text(self.limit, self.unit)
+        return "<= %gx" % self.goal if self.goal else ""
 
 
 def subnet(index):
@@ -260,20 +271,23 @@ def table(rows):
     """The rows as a Markdown table (it also reads well in a terminal)."""
     lines = ["| " + " | ".join(HEADER) + " |", "|" + "|".join("---" for dummy in HEADER) + "|"]
     for row in rows:
-        cells = (row.part, row.case, row.subject, _value(row.value, row.unit), row.baseline or "",
-                 _value(row.baseline_value, row.unit) if row.baseline_value else "",
-                 ratio_text(row.ratio),
-                 "<= %gx" % row.goal if row.goal else "",
+        cells = (row.part, row.case, row.subject, value_text(row.value, row.unit), row.baseline or "",
+                 value_text(row.baseline_value, row.unit) if row.baseline_value else "",
+                 ratio_text(row.ratio), row.goal_text,
                  {True: "yes", False: "**no**", None: ""}[row.met])
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def _value(value, unit):
+def value_text(value, unit):
     if unit == "us":
         return "%.2f µs/packet" % value
-    if unit in ("pps", "commands"):
+    if unit in ("pps", "commands", "transitions"):
         return "%.0f %s" % (value, unit)
+    if unit == "%":
+        return "%.2f %% of a core" % value
+    if unit == "MB":
+        return "%.1f MB" % value
     return "%.3f s" % value if value < 100 else "%.0f s" % value
 
 

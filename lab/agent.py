@@ -17,6 +17,14 @@ Standard library only: the containers have python3 and nothing else.
           came. The pidfile appears once the queue is bound.
   flap    --device DEV --period SECONDS --lifetime SECONDS --pidfile PATH
           takes DEV down for half of each period and up for the other half; up again on exit.
+  watch   --to ADDR --port N [--every S] [--timeout S] [--lifetime SECONDS]
+          opens a new TCP connection every S seconds until its stdin closes (or --lifetime
+          passes), asks each once "whoami" and closes it; prints one JSON line per connection
+          as it ends: {"at": CLOCK_MONOTONIC when it was opened, "seen": the source the server
+          saw or null, "seconds": how long it took, "error": null or why it failed}. A
+          connection that needs longer than --timeout fails, so a lost SYN (retransmitted after
+          1 s) is a failure: "seen" means the first SYN took that path. The clock is the
+          kernel's, shared by every namespace, so the caller compares "at" with its own.
 """
 
 import argparse
@@ -309,6 +317,43 @@ def _remove_quietly(path):
         pass
 
 
+def watch(args):
+    family = socket.AF_INET6 if ":" in args.to else socket.AF_INET
+    stop = threading.Event()
+    threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+    printing = threading.Lock()
+    started = time.monotonic()
+    deadline, due, running = started + args.lifetime, started, []
+    while not stop.is_set() and time.monotonic() < deadline:
+        attempt = threading.Thread(target=_watch_one, args=(args, family, printing), daemon=True)
+        attempt.start()
+        running = [thread for thread in running if thread.is_alive()] + [attempt]
+        due += args.every
+        stop.wait(max(0.0, due - time.monotonic()))
+    for attempt in running:         # each ends within twice its timeout
+        attempt.join()
+
+
+def _watch_one(args, family, printing):
+    opened = time.monotonic()
+    seen, error = None, None
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.settimeout(args.timeout)
+            sock.connect((args.to, args.port))
+            sock.sendall(b"whoami\n")
+            reply = sock.makefile("rb").readline()
+            if not reply:
+                raise OSError("closed by peer")
+            seen = reply.decode().split()[0]
+    except OSError as failure:
+        error = str(failure) or type(failure).__name__
+    line = json.dumps({"at": opened, "seen": seen, "seconds": time.monotonic() - opened, "error": error})
+    with printing:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog="multiwan-lab-agent")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -337,12 +382,18 @@ def parse_args(argv):
     flapper.add_argument("--period", type=float, required=True)
     flapper.add_argument("--lifetime", type=float, required=True)
     flapper.add_argument("--pidfile", required=True)
+    watcher = commands.add_parser("watch")
+    watcher.add_argument("--to", required=True)
+    watcher.add_argument("--port", type=int, required=True)
+    watcher.add_argument("--every", type=float, default=0.05)
+    watcher.add_argument("--timeout", type=float, default=0.9)
+    watcher.add_argument("--lifetime", type=float, default=600.0)
     return parser.parse_args(argv)
 
 
 def main(argv):
     args = parse_args(argv)
-    {"serve": serve, "connect": connect, "delay": delay, "flap": flap}[args.command](args)
+    {"serve": serve, "connect": connect, "delay": delay, "flap": flap, "watch": watch}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@
 #   base    localhost/multiwan-lab:bookworm         client, isp1, isp2, inet: a shell loop as PID 1
 #   router  localhost/multiwan-lab-router:bookworm  the router: systemd as PID 1, sshd, sudo, and
 #           none of what the collection needs on a target (the role installs that: lab/README.md)
+#   isp     localhost/multiwan-lab-isp:bookworm     isp2: the base packages and Debian's dnsmasq, which serves
+#           DHCP and router advertisements when a test makes wan2 dynamic (lab/dynamic.py)
 #
 #   lab/build-image.sh            build what is missing or stale (quick when all is current)
 #   FORCE=1 lab/build-image.sh    rebuild both images (and the repository, which depends on the router's)
@@ -25,6 +27,10 @@ readonly BASE_PACKAGES=python3,python3-netaddr,iproute2,nftables,conntrack,iputi
 # tcpdump, netbase), and not iproute2, nftables, conntrack, procps or python3-netaddr.
 readonly ROUTER_PACKAGES=systemd,systemd-sysv,dbus,openssh-server,sudo,python3,iputils-ping,tcpdump,netbase
 readonly ROUTER_HOOK=${LAB_DIR}/router-rootfs.sh
+# An image of its own, not the base image with one more package: the base image's tag is shared with other
+# checkouts' labs, and a changed list would rebuild it under them (see BASE_PACKAGES).
+readonly ISP_IMAGE=localhost/multiwan-lab-isp:bookworm
+readonly ISP_PACKAGES=${BASE_PACKAGES},dnsmasq-base
 # The shell loop keeps PID 1 reaping orphans (servers started with `podman exec` that
 # outlive their parent) and lets `podman stop` end at once.
 readonly BASE_CMD='CMD ["/bin/sh", "-c", "trap \"exit 0\" TERM INT; while :; do sleep 3600 & wait $!; done"]'
@@ -55,6 +61,10 @@ host_apt_sources() {
 # The comment an image carries records what it was built from; another comment means stale.
 base_comment() {
     echo "multiwan.pbr lab base (mmdebstrap bookworm: ${BASE_PACKAGES})"
+}
+
+isp_comment() {
+    echo "multiwan.pbr lab isp (mmdebstrap bookworm: ${ISP_PACKAGES})"
 }
 
 router_comment() {
@@ -123,6 +133,7 @@ build_image() {
 main() {
     [[ ${EUID} -eq 0 ]] || die "run as root (rootful podman)"
     build_image "${BASE_IMAGE}" "$(base_comment)" "${BASE_PACKAGES}" "${BASE_CMD}"
+    build_image "${ISP_IMAGE}" "$(isp_comment)" "${ISP_PACKAGES}" "${BASE_CMD}"
     build_image "${ROUTER_IMAGE}" "$(router_comment)" "${ROUTER_PACKAGES}" "${ROUTER_CMD}" \
         --customize-hook="${ROUTER_HOOK} \"\$1\""
     "${LAB_DIR}/build-apt-repo.sh" "${ROUTER_IMAGE}"

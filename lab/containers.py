@@ -213,7 +213,8 @@ def antispoof_ruleset(antispoof):
 
     Prerouting at priority raw drops them before conntrack or routing sees them, whether
     they are addressed to the ISP itself or to be forwarded.  Link-local and unspecified
-    IPv6 sources stay allowed so that neighbour discovery works on the customer link.
+    IPv6 sources stay allowed so that neighbour discovery works on the customer link, and a
+    DHCP client's requests from 0.0.0.0 so that a customer without an address can get one.
     The table is replaced whole (add + delete first), so configuring again does not double it.
     """
     allowed4 = [prefix for prefix in antispoof["allowed_sources"] if ":" not in prefix]
@@ -228,6 +229,7 @@ def antispoof_ruleset(antispoof):
         "    type filter hook prerouting priority raw; policy accept;",
         f"    iifname != \"{antispoof['device']}\" accept",
         f"    ip saddr {{ {', '.join(allowed4)} }} accept",
+        "    ip saddr 0.0.0.0 udp dport 67 accept",
         f"    ip6 saddr {{ {', '.join(allowed6)} }} accept",
         f"    counter name {ANTISPOOF_COUNTER} drop",
         "  }",

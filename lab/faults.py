@@ -2,7 +2,7 @@
 
     from lab import faults, topology
     lab = topology.load()
-    faults.inject(lab, "wan2", "blackhole")          # returns Fault("wan2", "blackhole")
+    faults.inject(lab, "wan2", "blackhole")          # returns Fault("wan2", "blackhole", started=<monotonic>)
     faults.active(lab)                               # {"wan1": None, "wan2": Fault(...)}
     faults.clear(lab, "wan2")                        # or faults.clear_all(lab)
     with faults.injected(lab, "wan2", "loss", 10):   # cleared on the way out
@@ -30,7 +30,7 @@ The kinds (KINDS below says the same, `lab/lab.py fault --help` prints it):
 import contextlib
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from .shell import AGENT_PATH, LabError, podman_exec, run_in_netns
 
@@ -56,6 +56,9 @@ class Fault:
     wan: str
     kind: str
     value: float = None
+    # time.monotonic() just before the fault was made (inject's; None when read back by `active`): the
+    # kernel's clock, which every namespace shares, so traffic measured in the lab can be set beside it
+    started: float = field(default=None, compare=False)
 
     def describe(self):
         value = f" {self.value:g} {UNITS[self.kind]}" if self.kind in UNITS else ""
@@ -67,10 +70,11 @@ def inject(lab, wan, kind, value=None):
     fault = checked(lab, wan, kind, value)
     clear(lab, wan)
     isp, device = isp_end(lab, wan)
+    started = time.monotonic()
     APPLY[kind](lab, isp, device, fault.value)
     podman_exec(lab.container(isp), ["sh", "-c", 'cat > "$1"', "write", MARKER],
                 stdin_text=json.dumps({"wan": wan, "kind": kind, "value": fault.value}))
-    return fault
+    return replace(fault, started=started)
 
 
 def checked(lab, wan, kind, value):

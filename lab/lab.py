@@ -10,6 +10,9 @@
     lab/lab.py reboot [HOST]            restart the router (a real systemd boot) and wire its links again
     lab/lab.py fault WAN KIND [VALUE]   break a WAN on its ISP's side (kinds below); `fault WAN clear`,
                                         `fault all clear`
+    lab/lab.py flows [--seconds S] [--at T --fault WAN KIND | --at T --clear WAN]
+                                        new client connections, 20 a second, tallied by WAN each second;
+                                        a fault made (or cleared) at T s, and how long new flows took to move
 
 Run as root after lab/setup-host.sh and lab/build-image.sh.  `--prefix` names a
 second, independent lab (containers "<prefix>-<host>").
@@ -155,6 +158,79 @@ def command_fault(lab, args):
     print(f"injected {faults.inject(lab, args.wan, args.kind, args.value).describe()}")
 
 
+def command_flows(lab, args):
+    """New connections client -> inet every 50 ms, one line per second: which WAN they used (traffic.FlowWatch).
+
+    With --fault WAN KIND [VALUE] the fault is made at --at seconds, and the last line says when every new
+    connection had left WAN; with --clear WAN its fault is cleared then, and the last line says when new
+    connections used WAN again (the watch stops 2 s after that, or at --seconds)."""
+    if args.fault and not 2 <= len(args.fault) <= 3:
+        raise containers.LabError("flows --fault: give WAN KIND [VALUE]")
+    wan = args.fault[0] if args.fault else args.clear
+    with traffic.running_server(lab, "inet", port=args.port, lifetime=args.seconds + 60), \
+            traffic.FlowWatch(lab, "client", lab.service(), args.port) as watch:
+        started = time.monotonic()
+        event, back, printed = None, None, 0
+        while time.monotonic() < started + args.seconds and (back is None or time.monotonic() < back + 2):
+            if wan and event is None and time.monotonic() >= started + args.at:
+                event = _flows_event(lab, args)
+            if event is not None and args.clear and back is None:
+                back = _first_on(watch, wan, event)
+            printed = _print_seconds(watch, started, printed, event, time.monotonic() - 2 * watch.timeout - 0.2)
+            time.sleep(0.1)
+    _print_seconds(watch, started, printed, event, time.monotonic())
+    if event is None:
+        return 0
+    moved, text = _flows_outcome(lab, watch, args, wan, event)
+    print(text)
+    return 0 if moved else 1
+
+
+def _flows_event(lab, args):
+    """Make or clear the fault; the moment it began (time.monotonic())."""
+    if args.fault:
+        value = float(args.fault[2]) if len(args.fault) == 3 else None
+        return faults.inject(lab, args.fault[0], args.fault[1], value).started
+    moment = time.monotonic()
+    faults.clear(lab, args.clear)
+    return moment
+
+
+def _first_on(watch, wan, since):
+    found = [attempt.at for attempt in watch.attempts(since) if attempt.wan == wan]
+    return found[0] if found else None
+
+
+def _print_seconds(watch, started, printed, event, horizon):
+    """Print one line per whole second from `printed` on whose connections had all ended by `horizon`."""
+    attempts = watch.attempts(started)
+    second = printed
+    while started + second + 1 <= horizon:
+        opened = [attempt for attempt in attempts if second <= attempt.at - started < second + 1]
+        if not opened:
+            break
+        tally = "  ".join(f"{label} {number:2d}" for label, number in sorted(traffic.Counter(
+            attempt.wan for attempt in opened).items()))
+        marker = f"   <- {event - started:.1f} s" if event is not None and 0 <= event - started - second < 1 else ""
+        print(f"  {second:3d}-{second + 1:<3d}s  {tally}{marker}", flush=True)
+        second += 1
+    return second
+
+
+def _flows_outcome(lab, watch, args, wan, event):
+    """(whether new flows moved as expected, the line that says so)."""
+    if args.fault:
+        others = {other.name for other in lab.wans()} - {wan}
+        moved = watch.settled_since(lambda attempt: attempt.wan in others, since=event, span=1.0)
+        if moved is None:
+            return False, f"new connections had not all left {wan} by the end"
+        return True, f"every new connection left {wan} {moved - event:.2f} s after the fault (measured by the connections)"
+    back = _first_on(watch, wan, event)
+    if back is None:
+        return False, f"no new connection used {wan} again within {args.seconds:g} s"
+    return True, f"new connections used {wan} again {back - event:.2f} s after the fault was cleared"
+
+
 def _command(words):
     return words[1:] if words[:1] == ["--"] else words
 
@@ -183,6 +259,13 @@ def parse_args(argv):
     netns = commands.add_parser("netns")
     netns.add_argument("host")
     netns.add_argument("words", nargs=argparse.REMAINDER, metavar="-- COMMAND")
+    flows = commands.add_parser("flows", help="new client connections tallied by WAN each second")
+    flows.add_argument("--seconds", type=float, default=10.0)
+    flows.add_argument("--port", type=int, default=traffic.DEFAULT_PORT)
+    flows.add_argument("--at", type=float, default=2.0, help="when the fault is made or cleared (seconds)")
+    event = flows.add_mutually_exclusive_group()
+    event.add_argument("--fault", nargs="+", metavar="WAN KIND [VALUE]", help="make this fault at --at")
+    event.add_argument("--clear", metavar="WAN", help="clear WAN's fault at --at")
     reboot = commands.add_parser("reboot")
     reboot.add_argument("host", nargs="?", default="router")
     fault = commands.add_parser("fault", epilog="kinds: " + ", ".join(faults.KINDS) + ", clear")
@@ -195,7 +278,7 @@ def parse_args(argv):
 
 COMMANDS = {"up": command_up, "down": command_down, "status": command_status,
             "inventory": command_inventory, "report": command_report, "ssh": command_ssh,
-            "netns": command_netns, "reboot": command_reboot, "fault": command_fault}
+            "netns": command_netns, "reboot": command_reboot, "fault": command_fault, "flows": command_flows}
 
 
 def main(argv=None):

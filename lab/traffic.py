@@ -9,21 +9,33 @@ packet stays inside the lab's namespaces.  Servers stop by themselves after
     with traffic.running_server(lab, "inet", port=8080):
         results = traffic.connect(lab, "client", lab.service(), 8080, count=200, rounds=3)
     traffic.tally_wans(lab, results)        # Counter({"wan1": 131, "wan2": 69})
+
+How long new connections take to leave a failed WAN, measured by the connections themselves:
+
+    with traffic.running_server(lab, "inet", port=8080), \
+            traffic.FlowWatch(lab, "client", lab.service(), 8080) as watch:   # a new connection every 50 ms
+        fault = faults.inject(lab, "wan2", "blackhole")
+        moved = watch.wait_settled(lambda attempt: attempt.wan == "wan1", since=fault.started)
+        print(moved - fault.started)        # seconds until every new connection used wan1
 """
 
 import contextlib
 import json
 import re
 import subprocess
+import sys
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 from .containers import ANTISPOOF_COUNTER, ANTISPOOF_TABLE
-from .shell import AGENT_PATH, LabError, run, run_in_netns
+from .shell import AGENT_PATH, LabError, container_pid, in_netns, run, run_in_netns
 
 DEFAULT_PORT = 8080
 DEFAULT_LIFETIME = 300          # seconds a server lives unless stopped
+AGENT_SOURCE = Path(__file__).with_name("agent.py")
 
 
 @dataclass(frozen=True)
@@ -178,3 +190,101 @@ def _wait_listening(lab, server, deadline_seconds=10):
             return
         time.sleep(0.1)
     raise LabError(f"{server.host}: {server.proto} server on port {server.port} did not start")
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One connection of a FlowWatch: when it was opened (time.monotonic()), the WAN it used, how long it took."""
+    at: float
+    wan: str                # a WAN name, "failed", or "other:<address>" (tally_wans' labels)
+    seconds: float
+    error: str = None
+
+
+class FlowWatch:
+    """New TCP connections from `host`, one every `every` seconds, each asked once which source it had.
+
+    lab/agent.py `watch`, run by the host's python3 inside `host`'s network namespace (so its clock is
+    this process's time.monotonic()). A connection that takes longer than `timeout` counts as failed: the
+    default 0.9 s is below TCP's first SYN retransmission (1 s), so an attempt is on a WAN only when its
+    first packet went there. Use it as a context manager; `attempts()` is what has ended so far.
+    """
+
+    def __init__(self, lab, host, destination, port=DEFAULT_PORT, every=0.05, timeout=0.9, lifetime=900):
+        self.lab, self.timeout = lab, timeout
+        self.argv = in_netns(container_pid(lab.container(host)), [
+            sys.executable, str(AGENT_SOURCE),
+            "watch", "--to", destination, "--port", str(port), "--every", f"{every:g}", "--timeout", f"{timeout:g}",
+            "--lifetime", f"{lifetime:g}"])
+        self._attempts, self._lock, self._process, self._reader = [], threading.Lock(), None, None
+
+    def __enter__(self):
+        self._process = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def stop(self):
+        """Open no more connections; return once those in flight have ended."""
+        if self._process is None:
+            return
+        self._process.stdin.close()         # the watch stops at the end of its stdin
+        self._process.wait(timeout=2 * self.timeout + 10)
+        self._reader.join()
+        self._process = None
+
+    def _read(self):
+        for line in self._process.stdout:
+            item = json.loads(line)
+            label = _wan_label(self.lab, Connection((item["seen"],) if item["seen"] else (), item["error"]))
+            with self._lock:
+                self._attempts.append(Attempt(item["at"], label, item["seconds"], item["error"]))
+
+    def attempts(self, since=None):
+        """The connections that have ended, by the time they were opened (those opened before `since` left out)."""
+        with self._lock:
+            ended = sorted(self._attempts, key=lambda attempt: attempt.at)
+        return [attempt for attempt in ended if since is None or attempt.at >= since]
+
+    def settled_since(self, accept, since, span):
+        """The opening time of the first connection of the last run of accepted ones opened after `since`,
+        if that run covers at least `span` seconds of connections that have all ended by now; else None."""
+        ended = self.attempts(since)
+        if self._process is None:       # stopped: every connection has ended
+            horizon = max([attempt.at for attempt in ended] or [since])
+        else:                           # every connection opened before the horizon has ended
+            horizon = time.monotonic() - 2 * self.timeout - 0.2
+            ended = [attempt for attempt in ended if attempt.at <= horizon]
+        run_start = None
+        for attempt in reversed(ended):
+            if not accept(attempt):
+                break
+            run_start = attempt.at
+        if run_start is None or horizon - run_start < span:
+            return None
+        return run_start
+
+    def wait_settled(self, accept, since, span=2.0, timeout=60.0):
+        """Wait until every new connection is accepted (for `span` seconds); the opening time of the first."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            settled = self.settled_since(accept, since, span)
+            if settled is not None:
+                return settled
+            time.sleep(0.1)
+        raise LabError(f"new connections were not all accepted for {span:g} s within {timeout:g} s; since then: "
+                       f"{dict(Counter(attempt.wan for attempt in self.attempts(since)))}")
+
+    def wait_first(self, accept, since, timeout=60.0):
+        """Wait for a connection opened after `since` that is accepted; its opening time."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = [attempt.at for attempt in self.attempts(since) if accept(attempt)]
+            if found:
+                return found[0]
+            time.sleep(0.1)
+        raise LabError(f"no accepted new connection within {timeout:g} s; since then: "
+                       f"{dict(Counter(attempt.wan for attempt in self.attempts(since)))}")

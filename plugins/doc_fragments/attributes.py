@@ -22,6 +22,20 @@ attributes:
     support: full
 """
 
+    # A module that only reads: check mode as usual, nothing to diff, never a change.
+    READ_ONLY = r"""
+attributes:
+  check_mode:
+    description: The module only reads; check mode runs it as usual.
+    support: full
+  diff_mode:
+    description: Nothing changes, so there is no diff.
+    support: none
+  idempotent:
+    description: It never changes anything.
+    support: full
+"""
+
     LINUX = r"""
 attributes:
   platform:

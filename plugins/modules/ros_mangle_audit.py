@@ -33,18 +33,8 @@ author:
   - multiwan.pbr contributors (@multiwan-pbr)
 extends_documentation_fragment:
   - multiwan.pbr.routeros_api
-  - multiwan.pbr.attributes
   - multiwan.pbr.attributes.ROUTEROS
-attributes:
-  check_mode:
-    description: The module only reads; check mode runs it as usual.
-    support: full
-  diff_mode:
-    description: Nothing changes, so there is no diff.
-    support: none
-  idempotent:
-    description: It never changes anything.
-    support: full
+  - multiwan.pbr.attributes.READ_ONLY
 options:
   hostname:
     description: The RouterOS device's address or name.

@@ -22,18 +22,8 @@ description:
 author:
   - multiwan.pbr contributors (@multiwan-pbr)
 extends_documentation_fragment:
-  - multiwan.pbr.attributes
   - multiwan.pbr.attributes.LINUX
-attributes:
-  check_mode:
-    description: The module only reads; check mode runs it as usual.
-    support: full
-  diff_mode:
-    description: Nothing changes, so there is no diff.
-    support: none
-  idempotent:
-    description: It never changes anything.
-    support: full
+  - multiwan.pbr.attributes.READ_ONLY
 options:
   status_file:
     description:

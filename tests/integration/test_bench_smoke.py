@@ -4,7 +4,8 @@ It checks that every bench still runs end to end against the real kernel and the
 produces its rows (with their baselines, ratios and goals), not how fast anything is. The benches
 check the job itself as they go: every way of applying leaves the same rules and routes, both
 RouterOS modules leave the same rules, the data-path flow carries its WAN's mark. Part 5 (site.yml
-against the podman lab) takes minutes and runs only in ``make bench``.
+against the podman lab) takes minutes and runs only in ``make bench``; part 6 (failover) brings up a lab
+of its own and runs one trial per fault kind, about a minute (marker ``lab``).
 """
 
 import importlib
@@ -107,3 +108,43 @@ def test_report_has_the_machine_the_table_and_every_sample():
     assert "- nproc: %d" % os.cpu_count() in report
     assert "- part 5: RuntimeError: lab down" in report
     assert "- 1 ip rule apply N=1, pbr_rule, bare process: 2.900, 3.000, 3.100" in report
+
+
+@pytest.mark.netns
+def test_renumber_bench_times_a_new_lease_to_new_flows_against_the_goal():
+    rows = run_part("renumber")
+    assert [row.subject for row in rows] == ["agent (median)", "agent (max)"]
+    assert rows[0].baseline_value == 2.0 and rows[0].goal == 1.0 and len(rows[0].samples) == 1
+    assert "wan2 transitions during them: 0" in rows[0].note
+
+
+def test_a_goal_may_be_a_limit_on_the_value_itself():
+    row = common.Row("6 failover", "dead upstream", "new flows rerouted, median", 1.8, limit=3.0)
+    assert row.met and row.goal_text == "<= 3.000 s" and row.ratio is None
+    assert "| 6 failover | dead upstream | new flows rerouted, median | 1.800 s |  |  |  | <= 3.000 s | yes |" \
+        in common.table([row])
+    zero = common.Row("6 failover", "loss", "transitions", 1, unit="transitions", limit=0)
+    assert zero.met is False and common.value_text(0.4, "%") == "0.40 % of a core"
+    report = importlib.import_module("run").render_report([row, zero], [], [("6", 60.0)], [], QUICK, later_run="6")
+    assert ", a later run (" in report.splitlines()[0] and "part(s) 6)" in report.splitlines()[0]
+    assert "- missed: 6 failover loss, transitions (1 transitions, goal <= 0 transitions)" in report
+
+
+@pytest.mark.lab
+def test_failover_bench_reroutes_each_fault_kind_beside_the_anchors_and_measures_the_agent():
+    rows, notes = importlib.import_module("failover").run(QUICK)     # a lab of its own, one trial per fault kind
+    assert notes == []
+    cases = ["carrier loss (link-down)", "dead gateway (gateway-dead)", "dead upstream behind a live gateway (blackhole)"]
+    for case in cases:
+        assert subjects(rows, case)[:2] == ["new flows rerouted (by traffic), median", "new flows rerouted (by traffic), max"]
+        assert all(0 < row.value < 30 for row in rows if row.case == case)
+    limits = [(row.case, row.subject, row.limit) for row in rows if row.limit is not None]
+    assert limits == [(cases[0], "new flows rerouted (by traffic), median", 1.0),
+                      (cases[2], "new flows rerouted (by traffic), median", 3.0),
+                      ("10 % random loss on both WANs, 5 s", "the agent's transitions (false failovers)", 0),
+                      ("agent, 8 WANs x 3 targets", "CPU", 1.0), ("agent, 8 WANs x 3 targets", "peak RSS (VmHWM)", 30.0)]
+    anchors = [row.baseline for row in rows if row.case == cases[1] and row.baseline]
+    assert [anchor.split(" defaults")[0] for anchor in anchors] == ["mwan3", "RouterOS check-gateway", "dpinger"]
+    assert subjects(rows, "anchors' documented defaults") == [
+        "mwan3 defaults", "RouterOS check-gateway defaults", "dpinger defaults + 20 % loss alarm"]
+    assert all(row.met is not None for row in rows if row.limit is not None)

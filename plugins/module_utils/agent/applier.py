@@ -12,11 +12,14 @@ callers). An applier is the bridge, any object with this method::
 
 ``view``
     Every configured WAN (``WanView``) in configuration order: the families that are up, the usable
-    addresses of each family and the gateway in use (configured, or learned for ``dhcp``; None for a
-    point-to-point family). ``view.up_by_family`` gives ``{"ipv4": ["wan1", ...], "ipv6": [...]}``.
+    addresses of each family (the one to route from first), the peer of a point-to-point address, and
+    the gateway in use (configured, or learned for ``dhcp``; None for a point-to-point family, or while
+    none is learned). ``view.up_by_family`` gives ``{"ipv4": ["wan1", ...], "ipv6": [...]}``.
 ``changed``
     What happened since the last successful call, oldest first: ``tracker.Transition`` (a WAN family
-    went up or down, with its reason) and ``FactChange`` (an address, gateway or device index changed).
+    went up or down, with its reason) and ``FactChange`` (an address, gateway, device index or link
+    state changed: the kernel drops a device's routes when it goes down, so its coming back is a change
+    to apply even when nothing else moved).
     On the first call, whatever happened since the agent started (often nothing): converge to ``view``.
 
 The loop calls ``apply`` once the first netlink dump is complete, then whenever the view changes. A
@@ -49,12 +52,16 @@ class WanView:
     up: Tuple[str, ...]                                  # the families that are up
     addresses: Tuple[Tuple[str, Tuple[str, ...]], ...]   # (family, ("address/prefixlen", ...))
     gateways: Tuple[Tuple[str, Optional[str]], ...]      # (family, address or None)
+    peers: Tuple[Tuple[str, Optional[str]], ...] = ()     # (family, the far end of a point-to-point address)
 
     def addresses_of(self, family):
         return dict(self.addresses).get(family, ())
 
     def gateway_of(self, family):
         return dict(self.gateways).get(family)
+
+    def peer_of(self, family):
+        return dict(self.peers).get(family)
 
 
 @dataclass(frozen=True)
@@ -72,7 +79,7 @@ class RouterView:
 
 @dataclass(frozen=True)
 class FactChange:
-    """``wan``'s ``fact`` (addresses, gateway or ifindex) of ``family`` went from ``old`` to ``new``."""
+    """``wan``'s ``fact`` (addresses, gateway, ifindex or link) of ``family`` went from ``old`` to ``new``."""
 
     wan: str
     family: str

@@ -11,6 +11,13 @@ Schema (times in seconds, ``latency_ms`` in milliseconds, ``loss_percent`` in pe
 
     {
       "status_file": "/run/multiwan-pbr/status.json",   optional; where ``status`` reads from
+      "hooks": {"directory": "/etc/multiwan-pbr/hooks.d", "timeout": 10},
+                                   optional; executables run on every transition and renumbering
+                                   (``agent.hooks``), each killed after ``timeout`` seconds
+      "metrics": {"textfile": null, "listen": null},
+                                   optional; Prometheus text (``agent.metrics``) written to ``textfile``
+                                   (a path ending in .prom) and/or served on ``listen`` ("127.0.0.1:9612",
+                                   a loopback address only)
       "owned_protocol": 211,       optional; default routes with this protocol are the collection's own,
                                    never taken for a gateway the host learned (DHCP, RA)
       "wans": [                    one or more
@@ -67,10 +74,13 @@ FAMILIES = (IPV4, IPV6)
 DHCP = "dhcp"
 DEFAULT_STATUS_FILE = "/run/multiwan-pbr/status.json"
 DEFAULT_OWNED_PROTOCOL = 211
+DEFAULT_HOOKS_DIRECTORY = "/etc/multiwan-pbr/hooks.d"
+DEFAULT_HOOK_TIMEOUT = 10.0
+MAX_HOOK_TIMEOUT = 3600.0
 TRACK_DEFAULTS = dict(method="icmp", port=None, reliability=1, interval=0.2, timeout=0.8, window=20.0,
                       loss_percent=50.0, latency_ms=None, down=None, up=5, hold=10.0, hold_max=300.0)
 UNTRACKED_HOLD = (TRACK_DEFAULTS["hold"], TRACK_DEFAULTS["hold_max"])
-_TOP_KEYS = ("status_file", "owned_protocol", "wans", "routing")
+_TOP_KEYS = ("status_file", "owned_protocol", "hooks", "metrics", "wans", "routing")
 _WAN_KEYS = ("name", "device", "mark", "families", "gateway", "track")
 _TRACK_KEYS = ("targets",) + tuple(TRACK_DEFAULTS)
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -132,6 +142,10 @@ class AgentConfig:
     status_file: str = DEFAULT_STATUS_FILE
     owned_protocol: int = DEFAULT_OWNED_PROTOCOL
     routing: Optional[dict] = None      # what the engine applier lays over the static layout (linux.failover)
+    hooks_directory: Optional[str] = DEFAULT_HOOKS_DIRECTORY
+    hook_timeout: float = DEFAULT_HOOK_TIMEOUT
+    metrics_textfile: Optional[str] = None
+    metrics_listen: Optional[Tuple[str, int]] = None    # (loopback address, port)
 
     @property
     def owned_protocols(self):
@@ -164,8 +178,49 @@ def parse(document):
         raise ConfigError("status_file", status_file, "must be an absolute path")
     protocol = document.get("owned_protocol", DEFAULT_OWNED_PROTOCOL)
     _require_int(protocol, "owned_protocol", 0, 255)
+    hooks = _hooks(document.get("hooks") or {})
+    metrics = _metrics(document.get("metrics") or {})
     return AgentConfig(wans=parsed, status_file=status_file, owned_protocol=protocol,
-                       routing=_routing(document.get("routing"), parsed))
+                       routing=_routing(document.get("routing"), parsed), **dict(hooks, **metrics))
+
+
+def _hooks(item):
+    _require_object(item, "hooks", ("directory", "timeout"))
+    directory = item.get("directory", DEFAULT_HOOKS_DIRECTORY)
+    if directory is not None and (not isinstance(directory, str) or not directory.startswith("/")):
+        raise ConfigError("hooks.directory", directory, "must be an absolute path (or null: no hooks)")
+    timeout = item.get("timeout", DEFAULT_HOOK_TIMEOUT)
+    _require_number(timeout, "hooks.timeout", above=0)
+    if timeout > MAX_HOOK_TIMEOUT:
+        raise ConfigError("hooks.timeout", timeout, "must be at most %g seconds" % MAX_HOOK_TIMEOUT)
+    return {"hooks_directory": directory, "hook_timeout": float(timeout)}
+
+
+def _metrics(item):
+    _require_object(item, "metrics", ("textfile", "listen"))
+    textfile, listen = item.get("textfile"), item.get("listen")
+    if textfile is not None and (not isinstance(textfile, str) or not textfile.startswith("/")
+                                 or not textfile.endswith(".prom")):
+        raise ConfigError("metrics.textfile", textfile, "must be an absolute path ending in .prom (node_exporter's "
+                          "textfile collector reads only those), or null")
+    return {"metrics_textfile": textfile, "metrics_listen": None if listen is None else _listen(listen)}
+
+
+def _listen(value):
+    """``"127.0.0.1:9612"`` or ``"[::1]:9612"`` as (address, port); only loopback addresses are served."""
+    match = re.match(r"^\[?([0-9A-Fa-f:.]+?)\]?:(\d+)$", value) if isinstance(value, str) else None
+    if not match:
+        raise ConfigError("metrics.listen", value, "must be ADDRESS:PORT, e.g. 127.0.0.1:9612 or [::1]:9612")
+    try:
+        address = ipaddress.ip_address(match.group(1))
+    except ValueError:
+        raise ConfigError("metrics.listen", value, "must be ADDRESS:PORT with an IP address") from None
+    if not address.is_loopback:
+        raise ConfigError("metrics.listen", value, "must be a loopback address: the metrics name the router's WANs "
+                          "and addresses; put node_exporter or a proxy in front to publish them")
+    port = int(match.group(2))
+    _require_int(port, "metrics.listen", 1, 65535, shown=value)
+    return str(address), port
 
 
 def _routing(routing, wans):

@@ -12,8 +12,11 @@
                                                                   status file, log lines
 
 Each pass waits until the next timer (a round to send, a round to judge, a hold to expire, the
-status to write) or a socket event, handles what is ready, then calls the applier if the view changed.
-Nothing blocks but ``select`` and the applier.
+status to write, a hook's deadline) or a socket event (netlink, probe answers, a hook's end, a metrics
+client), handles what is ready, then calls the applier if the view changed. Nothing blocks but ``select``
+and the applier. After each apply the hooks of the transitions and renumberings it covered are started
+(``hooks``); the status file, and the metrics file when configured (``metrics``), are written on every
+change and every ``status.PERIOD``.
 
 Signals: SIGHUP reloads the configuration file. A file that does not load or check is refused (the
 error is logged) and the running configuration stays. WANs whose configuration is unchanged keep
@@ -38,9 +41,10 @@ import socket
 import time
 
 from ansible_collections.multiwan.pbr.plugins.module_utils.agent import config as agent_config
-from ansible_collections.multiwan.pbr.plugins.module_utils.agent import netlink, status, tracker, uplinks
+from ansible_collections.multiwan.pbr.plugins.module_utils.agent import metrics, netlink, status, tracker, uplinks
 from ansible_collections.multiwan.pbr.plugins.module_utils.agent.applier import (
     RETRY_SECONDS, FactChange, RouterView, WanView)
+from ansible_collections.multiwan.pbr.plugins.module_utils.agent.hooks import HookRunner, hook_events
 from ansible_collections.multiwan.pbr.plugins.module_utils.agent.probes import ProbePlan, Prober
 
 log = logging.getLogger("multiwan_pbr.agent")
@@ -85,6 +89,10 @@ class Agent:
         self._identifiers = itertools.count(os.getpid())
         self._wakeup = None
         self._saved_signals = {}
+        self.hooks = HookRunner(self.selector, loaded.hooks_directory, loaded.hook_timeout)
+        self.hook_changes = []          # transitions and renumberings whose hooks run after the next apply
+        self.metrics_server, self._metrics_listen = None, None
+        self.apply_stats = {"ok": None, "at": None, "applies": 0, "failures": 0}
 
     # -- life cycle
 
@@ -97,6 +105,7 @@ class Agent:
         self.netlink.request_dumps()
         self._dump_started = now
         self._catch_signals()
+        self._serve_metrics()
         log.info("started: %d WAN(s) from %s", len(self.wans), self.config_path)
 
     def prepare(self, now):
@@ -121,6 +130,9 @@ class Agent:
     def close(self):
         for wan in self.wans.values():
             self._close_wan(wan)
+        self.hooks.close()
+        if self.metrics_server:
+            self.metrics_server.close()
         for number, handler in self._saved_signals.items():
             signal.signal(number, handler)
         if self._wakeup:
@@ -169,6 +181,8 @@ class Agent:
         self.config, self._view_dirty, self._status_due = loaded, True, True
         # the routing may have changed with the WANs unchanged: apply again whatever the view
         self.applier.configure(loaded)
+        self.hooks.configure(loaded.hooks_directory, loaded.hook_timeout)
+        self._serve_metrics()
         self.applied_view = None
         if not self._status_file_given:
             self.status_file = loaded.status_file
@@ -195,6 +209,22 @@ class Agent:
                 # one wakeup per round for every WAN instead of one per WAN (a few dozen small packets).
                 families[family].next_send = self._round_start(now, plan.interval)
         return _Wan(wan, families)
+
+    def _serve_metrics(self):
+        """Listen where the configuration says (again after a reload that moved it); a refused bind is logged."""
+        wanted = self.config.metrics_listen
+        if wanted == self._metrics_listen:
+            return
+        if self.metrics_server:
+            self.metrics_server.close()
+            self.metrics_server = None
+        self._metrics_listen = wanted
+        if wanted is None:
+            return
+        try:
+            self.metrics_server = metrics.MetricsServer(self.selector, wanted[0], wanted[1], self.metrics_text)
+        except OSError as error:
+            log.error("cannot serve metrics on %s port %d: %s", wanted[0], wanted[1], error)
 
     def _round_start(self, now, interval):
         """The next multiple of ``interval`` since the agent started: every prober of that interval shares it."""
@@ -259,9 +289,12 @@ class Agent:
         if old is None:
             return
         for fact, before, after in (("addresses", old.addresses, facts.addresses),
-                                    ("gateway", old.gateway, facts.gateway), ("ifindex", old.index, facts.index)):
+                                    ("gateway", old.gateway, facts.gateway), ("ifindex", old.index, facts.index),
+                                    ("link", uplinks.link_state(old), uplinks.link_state(facts))):
             if before != after:
-                self.changes.append(FactChange(wan.config.name, facts.family, fact, before, after))
+                change = FactChange(wan.config.name, facts.family, fact, before, after)
+                self.changes.append(change)
+                self.hook_changes.append(change)
                 log.info("%s %s %s: %s -> %s", wan.config.name, facts.family, fact, before, after)
         if old.index != facts.index and family.prober:
             family.prober.rebind()
@@ -272,6 +305,7 @@ class Agent:
             log.info("%s %s %s -> %s: %s (%s)", transition.wan, transition.family, transition.old, transition.new,
                      transition.reason, transition.detail)
             self.changes.append(transition)
+            self.hook_changes.append(transition)
             self._view_dirty = self._status_due = True
 
     # -- timers
@@ -287,6 +321,9 @@ class Agent:
                 wakeup = tracker.next_wakeup(family.settings, family.health)
                 if wakeup is not None and wakeup <= now:
                     self._observe(family, tracker.Tick(), now)
+        self.hooks.on_time(now)
+        if self.metrics_server:
+            self.metrics_server.on_time(now)
 
     def _probe(self, family, now):
         prober = family.prober
@@ -312,6 +349,10 @@ class Agent:
                 wakeup = tracker.next_wakeup(family.settings, family.health)
                 if wakeup is not None:
                     moments.append(wakeup)
+        for part in (self.hooks, self.metrics_server):
+            deadline = part.next_deadline() if part else None
+            if deadline is not None:
+                moments.append(deadline)
         return min(moments)
 
     # -- output
@@ -328,14 +369,24 @@ class Agent:
         if view == self.applied_view and not self.changes:
             self._view_dirty = False
             return
+        self.apply_stats.update(at=self.wall(), applies=self.apply_stats["applies"] + 1)
         try:
             self.applier.apply(view, tuple(self.changes))
         # whatever the applier raises: log it, retry later, keep probing
         except Exception as error:      # pylint: disable=broad-except
             log.error("apply failed, retrying in %g s: %s: %s", RETRY_SECONDS, type(error).__name__, error)
             self._retry_at = now + RETRY_SECONDS
+            self.apply_stats.update(ok=False, failures=self.apply_stats["failures"] + 1)
+            self._run_hooks(view, now, applied=False)
             return
+        self.apply_stats["ok"] = True
         self.applied_view, self.changes, self._view_dirty = view, [], False
+        self._run_hooks(view, now, applied=True)
+
+    def _run_hooks(self, view, now, applied):
+        """The hooks of what happened since the last apply (each change once, even when the apply is retried)."""
+        changes, self.hook_changes = self.hook_changes, []
+        self.hooks.submit(hook_events(changes, view, applied), now)
 
     def view(self):
         """The ``applier.RouterView`` of this moment."""
@@ -347,7 +398,8 @@ class Agent:
                 up=tuple(name for name, family in families.items() if family.health.state == tracker.UP),
                 addresses=tuple((name, family.facts.addresses if family.facts else ()) for name, family in families.items()),
                 gateways=tuple((name, family.facts.gateway if family.facts else wan.config.gateway(name))
-                               for name, family in families.items())))
+                               for name, family in families.items()),
+                peers=tuple((name, family.facts.peer if family.facts else None) for name, family in families.items())))
         return RouterView(tuple(wans))
 
     def status(self, now=None):
@@ -358,7 +410,12 @@ class Agent:
         for wan in self.wans.values():
             families = [self._family_status(family, now, wall_now) for family in wan.families.values()]
             entries.append(status.wan_status(wan.config.name, wan.config.device, families))
-        return status.document(entries, wall_now)
+        applied = dict(self.apply_stats, at=status.iso(self.apply_stats["at"]) if self.apply_stats["at"] else None)
+        return dict(status.document(entries, wall_now), apply=applied, hooks=dict(self.hooks.counters))
+
+    def metrics_text(self):
+        """The metrics of this moment (``metrics.render`` of the status document)."""
+        return metrics.render(self.status())
 
     def _family_status(self, family, now, wall_now):
         prober = family.prober
@@ -371,10 +428,16 @@ class Agent:
 
     def _write_status(self, now):
         self._status_due, self._next_status = False, now + status.PERIOD
+        document = self.status(now)
         try:
-            status.write_atomically(self.status_file, self.status(now))
+            status.write_atomically(self.status_file, document)
         except OSError as error:
             log.error("cannot write the status to %s: %s", self.status_file, error)
+        if self.config.metrics_textfile:
+            try:
+                metrics.write_textfile(self.config.metrics_textfile, metrics.render(document))
+            except OSError as error:
+                log.error("cannot write the metrics to %s: %s", self.config.metrics_textfile, error)
 
     # -- signals
 

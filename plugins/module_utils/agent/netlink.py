@@ -53,8 +53,9 @@ OPERSTATES = ("unknown", "notpresent", "down", "lowerlayerdown", "testing", "dor
 NUD_STATES = ((0x01, "incomplete"), (0x02, "reachable"), (0x04, "stale"), (0x08, "delay"), (0x10, "probe"),
               (0x20, "failed"), (0x40, "noarp"), (0x80, "permanent"))
 NUD_FAILED = 0x20
-# address flags that make an address unusable as a source
+# address flags: unusable as a source (DAD), and second choices (secondary IPv4 / temporary IPv6, deprecated)
 IFA_F_DADFAILED, IFA_F_TENTATIVE = 0x08, 0x40
+IFA_F_SECONDARY, IFA_F_DEPRECATED = 0x01, 0x20
 RT_TABLE_MAIN = 254
 RTN_UNICAST = 1
 # attribute numbers
@@ -122,7 +123,8 @@ class Neighbour:
 
 @dataclass(frozen=True)
 class Address:
-    """An interface address (RTM_NEWADDR / RTM_DELADDR); ``address`` is the local one."""
+    """An interface address (RTM_NEWADDR / RTM_DELADDR); ``address`` is the local one, ``peer`` the far end
+    of a point-to-point address (``ip addr add 100.64.9.2/32 peer 100.64.9.1``), else None."""
 
     index: int
     family: str
@@ -131,6 +133,7 @@ class Address:
     scope: int
     flags: int
     deleted: bool = False
+    peer: Optional[str] = None
 
     @property
     def usable(self):
@@ -323,10 +326,12 @@ def _address(kind, payload):
     local = attributes.get(IFA_LOCAL, attributes.get(IFA_ADDRESS))
     if local is None:
         return None
+    peer = attributes.get(IFA_ADDRESS) if IFA_LOCAL in attributes else None
     if IFA_FLAGS in attributes:     # the 8-bit header field cannot hold every flag
         flags = struct.unpack_from("=I", attributes[IFA_FLAGS])[0]
     return Address(index=index, family=_FAMILIES[family], address=_ip(family, local), prefixlen=prefixlen,
-                   scope=scope, flags=flags, deleted=kind == RTM_DELADDR)
+                   scope=scope, flags=flags, deleted=kind == RTM_DELADDR,
+                   peer=_ip(family, peer) if peer and peer != local else None)
 
 
 def _route(kind, payload):

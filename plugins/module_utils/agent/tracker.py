@@ -11,13 +11,15 @@ Observations
                     within ``timeout``.
     ``LateAnswer``  an answer that came after its round was judged: the path is slow, not dead.
     ``KernelSays``  a netlink fact about the link, the family's address or the gateway's neighbour
-                    entry, ok or failing, with the reason a failure is reported under.
+                    entry, ok or failing, with the reason a failure is reported under; a failure with a
+                    ``grace`` counts only once it has lasted that long (a missing address or learned
+                    gateway while a DHCP client renumbers the WAN).
     ``Tick``        time passed (the loop sends one when ``next_wakeup`` says a hold expires).
 
 Verdicts
     down, at once    a kernel check fails: link absent, disabled or without carrier (``carrier``), no
                      address of the family (``address``), gateway neighbour FAILED or no gateway learned
-                     (``gateway``).
+                     (``gateway``) -- the address and the learned gateway after their grace.
     down, probes     ``down`` rounds in a row in which fewer than ``reliability`` targets answered in
                      time (``probes``) -- unless late answers from ``reliability`` targets arrived during
                      that run; or, once the window is full, fewer than ``reliability`` targets with loss
@@ -131,6 +133,7 @@ class KernelSays:
     ok: bool
     reason: str = ""
     detail: str = ""
+    grace: float = 0.0          # seconds the failure may last before it counts
 
 
 @dataclass(frozen=True)
@@ -168,6 +171,7 @@ class Health:
     reason: str
     detail: str
     kernel_troubles: Tuple[Tuple[str, Trouble], ...] = ()    # (check, trouble) for each failing check
+    pending_troubles: Tuple[Tuple[str, Trouble, float], ...] = ()  # (check, trouble, counts from): in their grace
     probe_trouble: Optional[Trouble] = None
     bad_rounds: int = 0             # rounds in a row without quorum
     good_rounds: int = 0            # rounds in a row with quorum
@@ -214,10 +218,11 @@ def step(settings, health, observation, now):
 
 
 def next_wakeup(settings, health):
-    """When the tracker wants a ``Tick`` (a hold expires), or None."""
+    """When the tracker wants a ``Tick`` (a grace or a hold expires), or None."""
+    moments = [due for _check, _trouble, due in health.pending_troubles]
     if health.state == DOWN and not health.troubles:
-        return health.last_trouble + required_hold(settings, health.flaps)
-    return None
+        moments.append(health.last_trouble + required_hold(settings, health.flaps))
+    return min(moments) if moments else None
 
 
 def required_hold(settings, flaps):
@@ -283,13 +288,29 @@ def _after_late_answer(judgement, health, target):
 
 def _after_kernel(health, observation, now):
     others = tuple(item for item in health.kernel_troubles if item[0] != observation.check)
+    pending = tuple(item for item in health.pending_troubles if item[0] != observation.check)
     if observation.ok:
         was_failing = len(others) != len(health.kernel_troubles)
-        # the hold counts from the moment the failure ended
+        # the hold counts from the moment the failure ended; a failure still in its grace never counted
         last_trouble = now if was_failing else health.last_trouble
-        return replace(health, kernel_troubles=others, last_trouble=last_trouble)
+        return replace(health, kernel_troubles=others, pending_troubles=pending, last_trouble=last_trouble)
     trouble = Trouble(observation.reason, observation.detail)
-    return replace(health, kernel_troubles=others + ((observation.check, trouble),))
+    counted = len(others) != len(health.kernel_troubles)
+    if observation.grace > 0 and not counted:
+        due = next((item[2] for item in health.pending_troubles if item[0] == observation.check),
+                   now + observation.grace)
+        return replace(health, pending_troubles=pending + ((observation.check, trouble, due),))
+    return replace(health, kernel_troubles=others + ((observation.check, trouble),), pending_troubles=pending)
+
+
+def _counting_from(health, now):
+    """``health`` with the failures whose grace is over counted as troubles."""
+    due = tuple(item for item in health.pending_troubles if item[2] <= now)
+    if not due:
+        return health
+    counted = tuple((check, trouble) for check, trouble, _due in due)
+    return replace(health, kernel_troubles=health.kernel_troubles + counted,
+                   pending_troubles=tuple(item for item in health.pending_troubles if item[2] > now))
 
 
 def _probe_trouble(judgement, health):
@@ -322,6 +343,7 @@ def _window_trouble(judgement, windows):
 
 
 def _judge(settings, health, now):
+    health = _counting_from(health, now)
     troubles = health.troubles
     if troubles:
         if health.state == UP:
@@ -335,7 +357,7 @@ def _judge(settings, health, now):
 
 def _may_come_up(settings, health, now):
     calm = now - health.last_trouble
-    if calm < required_hold(settings, health.flaps):
+    if calm < required_hold(settings, health.flaps) or health.pending_troubles:
         return False
     return settings.probes is None or health.good_rounds >= settings.probes.up_rounds
 

@@ -17,12 +17,19 @@ link       the device is absent, administratively down, has no         carrier
            unknown (unknown: devices such as ppp that report none)
 address    no address of the family fit to be a source (an IPv6 WAN    address
            may have only its link-local one: prefix delegation leaves
-           the global addresses on the LAN)
+           the global addresses on the LAN) for ``RENUMBER_GRACE``
 gateway    its neighbour entry is FAILED, or a ``dhcp`` WAN has        gateway
-           learned no default route
+           learned no default route for ``RENUMBER_GRACE``
 =========  ==========================================================  ==========
 
 A point-to-point family (no gateway configured) has no gateway check: it routes by device.
+
+A missing address or learned gateway counts only after ``RENUMBER_GRACE`` seconds (``KernelSays.grace``):
+a DHCP client renumbering the WAN removes the old lease's address and default route before it installs
+the new ones, and the WAN should not go down (and wait out its hold) for that. Traffic moves off it at
+once anyway: ``linux.failover`` routes only through a WAN family whose address and gateway it knows.
+``link_state`` names the link's state for ``FactChange``: a device that comes back has lost the routes
+through it, and the applier must lay them again.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -38,6 +45,7 @@ from ansible_collections.multiwan.pbr.plugins.module_utils.agent.tracker import 
 DHCP = "dhcp"
 RT_SCOPE_HOST = 254
 CHECKS = ("link", "address", "gateway")
+RENUMBER_GRACE = 3.0        # seconds; a DHCP client's NAK, DISCOVER, OFFER, REQUEST and ACK take well under one
 
 
 @dataclass(frozen=True)
@@ -61,20 +69,25 @@ class WanFacts:
     family: str
     index: Optional[int]                # None: no such device
     link: Optional[netlink.Link]
-    addresses: Tuple[str, ...]          # "address/prefixlen", usable ones, global first
+    addresses: Tuple[str, ...]          # "address/prefixlen", usable ones, the one to route from first
     gateway_config: Optional[str]       # an address, "dhcp" or None (point-to-point)
     gateway: Optional[str]              # the address in use: configured or learned
     gateway_state: Optional[str]        # its neighbour state (netlink.NUD_STATES names), None: no entry
     gateway_failed: bool
+    peer: Optional[str] = None          # the far end of the first address, when it is point-to-point
 
 
 def fold(view, record):
     """``view`` after one netlink record (records of other kinds leave it as it is)."""
     if isinstance(record, netlink.Link):
-        return replace(view, links=_put(view.links, record.index, record, record.deleted))
+        view = replace(view, links=_put(view.links, record.index, record, record.deleted))
+        return _without_flushed_routes(view, record.index) if record.deleted or not record.admin_up else view
     if isinstance(record, netlink.Address):
         key = (record.index, record.family, record.address)
-        return replace(view, addresses=_put(view.addresses, key, record, record.deleted))
+        view = replace(view, addresses=_put(view.addresses, key, record, record.deleted))
+        last_gone = record.deleted and record.family == "ipv4" and not any(
+            index == record.index and family == "ipv4" for index, family, _address in view.addresses)
+        return _without_flushed_routes(view, record.index) if last_gone else view
     if isinstance(record, netlink.Neighbour):
         key = (record.index, record.family, record.address)
         return replace(view, neighbours=_put(view.neighbours, key, record, record.deleted))
@@ -82,6 +95,19 @@ def fold(view, record):
         key = (record.family, record.priority, record.nexthops)
         return replace(view, default_routes=_put(view.default_routes, key, record, record.deleted))
     return view
+
+
+def _without_flushed_routes(view, index):
+    """``view`` without the IPv4 routes through ``index`` alone. The kernel drops them when the device goes
+    down or loses its last IPv4 address, and sends no RTM_DELROUTE for them (net/ipv4/fib_frontend.c,
+    ``fib_disable_ip``): measured, a DHCP client's old default route stayed in the agent's view after the
+    lease's address went, and the agent routed through the old gateway."""
+    flushed = [key for key, route in view.default_routes.items()
+               if route.family == "ipv4" and all(oif == index for _gateway, oif in route.nexthops)]
+    if not flushed:
+        return view
+    return replace(view, default_routes=dict((key, route) for key, route in view.default_routes.items()
+                                             if key not in flushed))
 
 
 def wan_facts(view, device, family, gateway_config, owned_protocols):
@@ -92,10 +118,22 @@ def wan_facts(view, device, family, gateway_config, owned_protocols):
     if gateway_config == DHCP:
         gateway = learned_gateway(view, index, family, owned_protocols)
     neighbour = view.neighbours.get((index, family, gateway)) if gateway else None
+    usable = _usable_addresses(view, index, family)
     return WanFacts(device=device, family=family, index=index, link=link,
-                    addresses=_usable_addresses(view, index, family), gateway_config=gateway_config,
-                    gateway=gateway, gateway_state=neighbour.state_name if neighbour else None,
-                    gateway_failed=bool(neighbour and neighbour.failed))
+                    addresses=tuple("%s/%d" % (address.address, address.prefixlen) for address in usable),
+                    gateway_config=gateway_config, gateway=gateway,
+                    gateway_state=neighbour.state_name if neighbour else None,
+                    gateway_failed=bool(neighbour and neighbour.failed), peer=usable[0].peer if usable else None)
+
+
+def link_state(facts):
+    """``absent``, ``disabled``, ``no-carrier`` or ``up``: what a ``FactChange`` of the link says."""
+    link = facts.link
+    if link is None:
+        return "absent"
+    if not link.admin_up:
+        return "disabled"
+    return "up" if link.carrier and link.operstate in ("up", "unknown") else "no-carrier"
 
 
 def learned_gateway(view, index, family, owned_protocols):
@@ -133,14 +171,16 @@ def _link_check(facts):
 def _address_check(facts):
     if facts.addresses:
         return KernelSays("address", True)
-    return KernelSays("address", False, "address", "%s has no %s address" % (facts.device, facts.family))
+    return KernelSays("address", False, "address", "%s has no %s address" % (facts.device, facts.family),
+                      grace=RENUMBER_GRACE)
 
 
 def _gateway_check(facts):
     if facts.gateway_config is None:
         return KernelSays("gateway", True)
     if facts.gateway is None:
-        return KernelSays("gateway", False, "gateway", "no %s default route learned on %s" % (facts.family, facts.device))
+        return KernelSays("gateway", False, "gateway", "no %s default route learned on %s" % (facts.family, facts.device),
+                          grace=RENUMBER_GRACE)
     if facts.gateway_failed:
         return KernelSays("gateway", False, "gateway", "gateway %s on %s does not answer (neighbour FAILED)"
                           % (facts.gateway, facts.device))
@@ -160,10 +200,13 @@ def _put(mapping, key, value, deleted):
 
 
 def _usable_addresses(view, index, family):
+    """The usable ``netlink.Address`` records: global before link-local, primary before secondary, temporary or
+    deprecated (the first is the one to route from), then by address so that the choice never flips."""
     if index is None:
-        return ()
+        return []
     found = [address for (owner, address_family, _address), address in view.addresses.items()
              if owner == index and address_family == family and address.scope != RT_SCOPE_HOST
              and address.usable]
-    found.sort(key=lambda address: (address.scope != 0, address.address))
-    return tuple("%s/%d" % (address.address, address.prefixlen) for address in found)
+    second_choice = netlink.IFA_F_SECONDARY | netlink.IFA_F_DEPRECATED
+    found.sort(key=lambda address: (address.scope != 0, bool(address.flags & second_choice), address.address))
+    return found

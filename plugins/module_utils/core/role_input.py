@@ -101,3 +101,12 @@ def last_option(field):
 
 def _describe(key):
     return " ".join(str(part) for part in key) if isinstance(key, tuple) else str(key)
+
+
+def inventory_list(value, variable):
+    """An inventory variable that must be a list: ``[]`` when unset, ``InvalidInput`` when not a list."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InvalidInput(variable, value, "is not a list")
+    return value

@@ -65,8 +65,8 @@ from ansible_collections.multiwan.pbr.plugins.module_utils.core.addresses import
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import InvalidInput
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.fields import (
     BOOLEAN, INTERFACE, PORT_RANGE, UID_RANGE, choice, integer, number_from_name)
-from ansible_collections.multiwan.pbr.plugins.module_utils.core.role_input import Entry, Source, checked_records
-from ansible_collections.multiwan.pbr.plugins.module_utils.linux import nft_connmark, pbr_rule, pbr_table
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.role_input import Entry, Source, checked_records, inventory_list
+from ansible_collections.multiwan.pbr.plugins.module_utils.linux import failover, nft_connmark, pbr_rule, pbr_table
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux.ownership import protocol_tag
 
 FAMILIES = {"ipv4": (IPV4,), "ipv6": (IPV6,), "both": (IPV4, IPV6)}
@@ -84,6 +84,7 @@ RESERVED_TABLE_IDS = (0, 253, 254, 255)
 MAX_TABLE_ID = 2 ** 31 - 1
 MAX_U32 = 4294967295
 PLACEHOLDER_ADDRESS = {IPV4: "192.0.2.1/32", IPV6: "2001:db8::1/128"}
+PLACEHOLDER_GATEWAY = {IPV4: "192.0.2.254", IPV6: "fe80::1"}
 UNIT_NAME = "multiwan-pbr.service"
 STATUS_FILE = "/run/multiwan-pbr/status.json"
 FALLBACKS = ("balance", "none")
@@ -91,6 +92,8 @@ FALLBACKS = ("balance", "none")
 DEFAULTS = dict(priority_base=1000, table_base=100, mask="0xff00", protocol="211", balance=True,
                 balance_metric=0, last_resort="unreachable", nft_table="multiwan_pbr",
                 failover=True, agent_protocol="212", status_file=STATUS_FILE,
+                hooks_dir=agent_config.DEFAULT_HOOKS_DIRECTORY, hook_timeout=agent_config.DEFAULT_HOOK_TIMEOUT,
+                metrics_file="", metrics_listen="",
                 config_dir="/etc/multiwan-pbr", sysctl_file="/etc/sysctl.d/60-multiwan-pbr.conf",
                 unit_file="/etc/systemd/system/" + UNIT_NAME)
 # The inventory variable behind each setting, for messages.
@@ -98,7 +101,9 @@ VARIABLES = dict(priority_base="multiwan_priority_base", table_base="multiwan_ta
                  protocol="multiwan_protocol", balance="multiwan_balance", balance_metric="multiwan_balance_metric",
                  last_resort="multiwan_last_resort", nft_table="multiwan_nft_table",
                  failover="multiwan_failover", agent_protocol="multiwan_agent_protocol",
-                 status_file="multiwan_status_file",
+                 status_file="multiwan_status_file", hooks_dir="multiwan_hooks_dir",
+                 hook_timeout="multiwan_hook_timeout", metrics_file="multiwan_metrics_file",
+                 metrics_listen="multiwan_metrics_listen",
                  config_dir="multiwan_config_dir", sysctl_file="multiwan_sysctl_file", unit_file="multiwan_unit_file")
 WAN_KEYS = dict(name="name", device="device", gateway="gateway", weight="weight", table="table", mark="mark",
                 masquerade="masquerade", family="family", address="address", track="track")
@@ -112,9 +117,9 @@ def layout(wans, policies=None, lan_networks=None, exclude=None, settings=None, 
     does not give; ``None`` checks the inventory before the router is read (placeholders instead).
     """
     settings = checked_settings(dict(DEFAULTS, **(settings or {})))
-    wan_list = _wans(_list(wans, "multiwan_wans"), settings, interfaces)
+    wan_list = _wans(inventory_list(wans, "multiwan_wans"), settings, interfaces)
     by_name = dict((wan["name"], wan) for wan in wan_list)
-    policy_list = _policies(_list(policies, "multiwan_policies"), by_name, settings)
+    policy_list = _policies(inventory_list(policies, "multiwan_policies"), by_name, settings)
     exclude = _exclusions(exclude)
     result = {
         "tables": _wan_tables(wan_list, settings) + _policy_tables(policy_list, settings)
@@ -124,9 +129,10 @@ def layout(wans, policies=None, lan_networks=None, exclude=None, settings=None, 
                         key=lambda entry: (entry.config["priority"], entry.config["family"])),
         "nft": _nft(wan_list, exclude, settings),
         "sysctls": _sysctls(wan_list),
+        "live_sysctls": _live_sysctls(_sysctls(wan_list), wan_list, interfaces),
         "wans": [_public(wan) for wan in wan_list],
         "lan_networks": [addresses.prefix(value, "multiwan_lan_networks[%d]" % index)
-                         for index, value in enumerate(_list(lan_networks, "multiwan_lan_networks"))],
+                         for index, value in enumerate(inventory_list(lan_networks, "multiwan_lan_networks"))],
     }
     _check_with_engines(result, settings)
     return dict(result, tables=[entry.config for entry in result["tables"]],
@@ -197,6 +203,10 @@ def _path(suffix):
     return check
 
 
+def _unless_empty(check):
+    return lambda value, variable: value if value in (None, "") else check(value, variable)
+
+
 _SETTING_CHECKS = (
     ("priority_base", _priority_base),
     ("table_base", integer(0, MAX_TABLE_ID - BAND).normalise),
@@ -211,6 +221,8 @@ _SETTING_CHECKS = (
     ("sysctl_file", _path(".conf")),
     ("unit_file", _path("/" + UNIT_NAME)),
     ("status_file", _path(".json")),
+    ("hooks_dir", _path("")),
+    ("metrics_file", _unless_empty(_path(".prom"))),
 )
 
 
@@ -244,15 +256,53 @@ def _wan(item, index, settings, interfaces):
     name = nft_connmark.WAN_NAME.normalise(_required(item, where, "name"), where("name"))
     device = nft_connmark.NFT_DEVICE.normalise(_required(item, where, "device"), where("device"))
     given = _by_family(item.get("address"), where("address"), families, prefixes=True)
+    gateway = _gateways(item.get("gateway"), where("gateway"), families, settings["failover"])
+    dynamic = _dynamic_families(families, gateway, given, settings["failover"])
     return {
         "name": name, "device": device, "families": families, "item": item, "variable": variable,
+        "dynamic": dynamic,
         "weight": integer(1, 256).normalise(item.get("weight", 1), where("weight")),
         "table": _optional(item, "table", integer(1, MAX_TABLE_ID).normalise, where),
         "mark": _explicit_mark(item, settings["mask"], where),
         "masquerade": BOOLEAN.normalise(item.get("masquerade", True), where("masquerade")),
-        "gateway": _by_family(item.get("gateway"), where("gateway"), families),
-        "address": dict((fam, given.get(fam) or _found(interfaces, device, fam, where)) for fam in families),
+        "gateway": gateway,
+        "address": dict((fam, given.get(fam) or (None if fam in dynamic else _found(interfaces, device, fam, where)))
+                        for fam in families),
     }
+
+
+def _gateways(value, variable, families, failover):
+    """``{family: address or "dhcp"}``; a family left out routes by device (point-to-point)."""
+    if value in (None, "") or value == agent_config.DHCP or isinstance(value, dict):
+        given = dict((family, agent_config.DHCP) for family in families) if value == agent_config.DHCP \
+            else dict(value or {})
+        gateways = _gateways_by_family(given, variable, families)
+        if not failover and (len(gateways) < len(families) or agent_config.DHCP in gateways.values()):
+            raise InvalidInput(variable, value, "needs the failover agent (multiwan_failover: true): only the agent "
+                               "follows a gateway the host learns (dhcp) or a point-to-point link (no gateway)")
+        return gateways
+    return _by_family(value, variable, families)
+
+
+def _gateways_by_family(given, variable, families):
+    gateways = {}
+    for family, gateway in given.items():
+        if family not in families:
+            raise InvalidInput("%s.%s" % (variable, family), gateway, "the WAN's families are %s" % "/".join(families))
+        if gateway in (None, ""):
+            continue
+        gateways[family] = gateway if gateway == agent_config.DHCP else \
+            addresses.address(gateway, "%s.%s" % (variable, family), family)
+    return gateways
+
+
+def _dynamic_families(families, gateway, given, failover):
+    """The families whose WAN-table routes and ``from`` rule the agent keeps (``linux.failover``): a gateway the
+    host learns or none (point-to-point), or an address the inventory leaves to the device."""
+    if not failover:
+        return ()
+    return tuple(family for family in families
+                 if gateway.get(family) in (None, agent_config.DHCP) or family not in given)
 
 
 def _explicit_mark(item, mask, where):
@@ -384,7 +434,7 @@ def _policy(item, index, wans_by_name, settings):
         raise InvalidInput(where("wan"), wan_name, "is not the name of a WAN in multiwan_wans")
     wan = wans_by_name[wan_name]
     excludes = [addresses.prefix(value, "%s[%d]" % (where("exclude"), number))
-                for number, value in enumerate(_list(item.get("exclude"), where("exclude")))]
+                for number, value in enumerate(inventory_list(item.get("exclude"), where("exclude")))]
     table = _optional(item, "table", integer(1, MAX_TABLE_ID).normalise, where)
     return {"name": name, "wan": wan, "excludes": excludes, "item": item, "variable": variable,
             "priority": _policy_priority(item, index, settings, where), "table": table,
@@ -503,8 +553,9 @@ def _wan_sources(wan):
 
 
 def _wan_routes(wan):
+    """The routes of the WAN's static families (the others are the agent's)."""
     routes = []
-    for family in wan["families"]:
+    for family in _static_families(wan):
         address = wan["address"][family]
         connected = {"dst": address["network"], "dev": wan["device"], "src": address["address"]}
         if family == IPV4:          # IPv6 routes have no scope but global (pbr_table refuses another)
@@ -512,6 +563,10 @@ def _wan_routes(wan):
         routes.append(connected)
         routes.append({"dst": addresses.DEFAULT_PREFIX[family], "via": wan["gateway"][family], "dev": wan["device"]})
     return routes
+
+
+def _static_families(wan):
+    return [family for family in wan["families"] if family not in wan["dynamic"]]
 
 
 def _last_resort(families, settings):
@@ -542,7 +597,7 @@ def _main_table(wans, settings):
         return []
     routes = []
     for family in (IPV4, IPV6):
-        members = [wan for wan in wans if family in wan["families"]]
+        members = [wan for wan in wans if family in _static_families(wan)]
         if members:
             route = {"dst": addresses.DEFAULT_PREFIX[family],
                      "metric": _static_metric(_balance_metric(family, settings), family, settings)}
@@ -590,13 +645,19 @@ def _base_rules(wans, settings):
         sources = dict(_wan_sources(wan), table=Source(_namer(wan["variable"])("table"), wan["item"].get("table")),
                        fwmask=Source(VARIABLES["mask"], mask), **base_sources)
         for family in wan["families"]:
-            rules.append(Entry({"priority": base + FROM_RULES + wan["rank"], "family": family,
-                                "from": wan["address"][family]["address"], "table": wan["table"]},
-                               wan["variable"], wan["item"], sources))
+            if family not in wan["dynamic"]:
+                rules.append(Entry({"priority": from_priority(wan, settings), "family": family,
+                                    "from": wan["address"][family]["address"], "table": wan["table"]},
+                                   wan["variable"], wan["item"], sources))
             rules.append(Entry({"priority": base + MARK_RULES + wan["rank"], "family": family,
                                 "fwmark": "0x%x" % wan["mark"], "fwmask": mask, "table": wan["table"]},
                                wan["variable"], wan["item"], sources))
     return rules
+
+
+def from_priority(wan, settings):
+    """The priority of the WAN's ``from <address>`` rules (the modules' or, for dynamic families, the agent's)."""
+    return settings["priority_base"] + FROM_RULES + wan["rank"]
 
 
 def _nft(wans, exclude, settings):
@@ -622,7 +683,7 @@ def _nft(wans, exclude, settings):
 def _exclusions(exclude):
     if exclude is not None and not isinstance(exclude, dict):
         raise InvalidInput("multiwan_exclude", exclude, "is not a dict with devices and destinations")
-    return dict((key, list(_list((exclude or {}).get(key), "multiwan_exclude_" + key)))
+    return dict((key, list(inventory_list((exclude or {}).get(key), "multiwan_exclude_" + key)))
                 for key in ("devices", "destinations"))
 
 
@@ -646,6 +707,16 @@ def _sysctls(wans):
     return values
 
 
+def _live_sysctls(sysctls, wans, interfaces):
+    """The settings to read and set now: a WAN device the router does not have yet (a modem not plugged in, a
+    ppp link not dialled) has no keys; the sysctl.d file keeps them, and udev applies them when it appears."""
+    if interfaces is None:
+        return sysctls
+    present = set(link.get("ifname") for link in interfaces)
+    absent = [".conf.%s." % wan["device"].replace(".", "/") for wan in wans if wan["device"] not in present]
+    return dict((key, value) for key, value in sysctls.items() if not any(part in key for part in absent))
+
+
 # ---------------------------------------------------------------------------
 # The failover agent's configuration (agent.config), from the same WANs and policies
 
@@ -661,12 +732,16 @@ def _agent_config(wans, policies, settings):
     by_inventory = wans         # in table order: reordering multiwan_wans changes nothing here either
     document = {
         "status_file": settings["status_file"], "owned_protocol": settings["protocol"],
+        "hooks": {"directory": settings["hooks_dir"], "timeout": settings["hook_timeout"]},
+        "metrics": {"textfile": settings["metrics_file"] or None, "listen": settings["metrics_listen"] or None},
         "wans": [_agent_wan(wan) for wan in by_inventory],
         "routing": {
             "protocol": str(settings["agent_protocol"]), "mask": "0x%x" % settings["mask"],
             "metric": settings["balance_metric"], "balance": settings["balance"],
             "wans": [{"name": wan["name"], "device": wan["device"], "table": wan["table"], "weight": wan["weight"],
-                      "families": list(wan["families"]), "gateway": dict(wan["gateway"])} for wan in by_inventory],
+                      "families": list(wan["families"]), "gateway": dict(wan["gateway"]),
+                      "dynamic": list(wan["dynamic"]), "from_priority": from_priority(wan, settings)}
+                     for wan in by_inventory],
             "policies": [{"name": policy["name"], "wan": policy["wan"]["name"], "table": policy["table"],
                           "families": sorted(set(rule.config["family"] for rule in policy["rules"])),
                           "fallback": policy["fallback"]} for policy in policies],
@@ -687,11 +762,16 @@ def _agent_wan(wan):
     return entry
 
 
+_SETTING_FIELDS = {"hooks.directory": VARIABLES["hooks_dir"], "hooks.timeout": VARIABLES["hook_timeout"],
+                   "metrics.textfile": VARIABLES["metrics_file"], "metrics.listen": VARIABLES["metrics_listen"],
+                   "status_file": VARIABLES["status_file"]}
+
+
 def _inventory_field(field, wans):
     """``wans[1].track.interval`` (the agent's file) as ``multiwan_wans[3].track.interval`` (the inventory)."""
     match = re.match(r"(?:routing\.)?wans\[(\d+)\](.*)", field)
     if not match:
-        return "multiwan_wans" if field.startswith("routing") else field
+        return _SETTING_FIELDS.get(field) or ("multiwan_wans" if field.startswith("routing") else field)
     return wans[int(match.group(1))]["variable"] + match.group(2)
 
 
@@ -706,6 +786,26 @@ def _check_with_engines(result, settings):
     checked_records(pbr_rule.ENGINE, protocol, result["rules"])
     if result["nft"].config["wans"]:        # no WANs: the role removes the table (state absent) and checks nothing
         checked_records(nft_connmark.ENGINE, {"table": settings["nft_table"]}, [result["nft"]])
+    if settings["failover"] and result["agent"]:
+        _check_agent_entries(result["agent"]["routing"], settings)
+
+
+def _check_agent_entries(routing, settings):
+    """What the agent will lay (every WAN up, placeholder facts), through the engines that will get it."""
+    facts = dict((wan["name"], dict((family, {"address": PLACEHOLDER_ADDRESS[family], "peer": None,
+                                              "gateway": _placeholder_gateway(wan, family)})
+                                    for family in wan["families"])) for wan in routing["wans"])
+    every_wan_up = dict((family, [wan["name"] for wan in routing["wans"]]) for family in (IPV4, IPV6))
+    protocol = {"protocol": routing["protocol"]}
+    checked_records(pbr_table.ENGINE, protocol, [Entry(config, "multiwan_wans", None) for config in
+                                                 failover.runtime_tables(routing, every_wan_up, facts)])
+    checked_records(pbr_rule.ENGINE, protocol, [Entry(config, "multiwan_wans", None) for config in
+                                                failover.runtime_rules(routing, facts)])
+
+
+def _placeholder_gateway(wan, family):
+    gateway = wan["gateway"].get(family)
+    return PLACEHOLDER_GATEWAY[family] if gateway == agent_config.DHCP else gateway
 
 
 # ---------------------------------------------------------------------------
@@ -714,14 +814,6 @@ def _check_with_engines(result, settings):
 
 def _namer(variable):
     return lambda key: "%s.%s" % (variable, key)
-
-
-def _list(value, variable):
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise InvalidInput(variable, value, "is not a list")
-    return value
 
 
 def _required(item, where, key):

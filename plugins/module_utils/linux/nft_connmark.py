@@ -19,7 +19,7 @@ The ruleset (``docs/modules/nft_connmark.md`` explains each choice)::
     prerouting  (filter, mangle)  exclusions return; iifname vmap @wan_devices;
                                    ct mark & MASK vmap @wan_marks
     output      (route, mangle)   exclusions return; ct mark & MASK vmap @wan_marks
-    postrouting (filter, mangle)  exclusions return; oifname vmap @wan_devices
+    postrouting (filter, mangle)  exclusions return; ct state new oifname vmap @wan_devices
     classify_<wan>                ct state new ct mark & MASK == 0 ct mark set ct mark & KEEP | MARK
     restore_<wan>                 meta mark set meta mark & KEEP | MARK
     nat_postrouting (nat, srcnat) oifname @masquerade_devices masquerade
@@ -421,8 +421,11 @@ def table_objects(config):
         [_restore_lookup(mask)],
     ])
     objects += _hook_chain("output", "route", MANGLE, _egress_exclusions(exclude) + [[_restore_lookup(mask)]])
+    # Only a new connection is classified: other packets skip the map lookup (bench part 4 measured the
+    # difference; bench/results/2026-12-01.md), the classify chains check ct state new themselves too.
     objects += _hook_chain("postrouting", "filter", MANGLE, _egress_exclusions(exclude) + [
-        [{"vmap": {"key": _meta("oifname"), "data": "@" + WAN_DEVICES_MAP}}],
+        [{"match": {"op": "in", "left": {"ct": {"key": "state"}}, "right": "new"}},
+         {"vmap": {"key": _meta("oifname"), "data": "@" + WAN_DEVICES_MAP}}],
     ])
     if masquerading:
         objects += _hook_chain(NAT_CHAIN, "nat", SRCNAT, [[_match(_meta("oifname"), "@" + MASQUERADE_SET),

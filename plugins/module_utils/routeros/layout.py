@@ -41,7 +41,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import InvalidInput
-from ansible_collections.multiwan.pbr.plugins.module_utils.core.role_input import Entry, Source, checked_records
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.role_input import (
+    Entry, Source, checked_records, inventory_list)
 from ansible_collections.multiwan.pbr.plugins.module_utils.core import addresses
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.fields import integer
 from ansible_collections.multiwan.pbr.plugins.module_utils.routeros import (
@@ -62,12 +63,12 @@ EXCLUSIONS, PLACEMENT = "routeros_pbr_output_exclusions", "routeros_pbr_rule_pla
 
 def layout(wans, destinations=None, output_exclusions=None, placement=None):
     """``{tables, routes, rules, netwatch, exclusions, only_in_table}`` for the modules and the audit, all checked."""
-    wans = [_wan(wan, index) for index, wan in enumerate(_list(wans, WANS))]
+    wans = [_wan(wan, index) for index, wan in enumerate(inventory_list(wans, WANS))]
     wan_names = [wan["name"] for wan in wans]
     _unique(wan_names, WANS, "name")
     _unique_targets(wans)
     rules = [rule for wan in wans for rule in _monitor_rules(wan)]
-    for index, destination in enumerate(_list(destinations, DESTINATIONS)):
+    for index, destination in enumerate(inventory_list(destinations, DESTINATIONS)):
         rules.extend(_destination_rules(destination, index, wans))
     _unique([rule.config["name"] for rule in rules], DESTINATIONS, "name")
     _check_placement(placement)
@@ -355,14 +356,6 @@ def _listed(settings, key, config_of, option):
 
 # ---------------------------------------------------------------------------
 # Small checks
-
-
-def _list(value, variable):
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise InvalidInput(variable, value, "is not a list")
-    return value
 
 
 def _unique(names, variable, key):

@@ -155,7 +155,9 @@ BAD_INPUTS = [
     (with_wan(1, mark="0x1"), "multiwan_wans[1].mark", "Check the inventory"),
     (with_wan(0, table=254), "multiwan_wans[0].table", "Check the inventory"),
     # only the router can tell: a device without an address, another tool's nft table of the wanted name
-    ({"multiwan_wans": LAB_VARS["multiwan_wans"] + [{"name": "wan3", "device": "wan9", "gateway": "192.0.2.1"}]},
+    # (without the failover agent: with it, a WAN without its address is the agent's to follow, issue 13)
+    ({"multiwan_failover": False,
+      "multiwan_wans": LAB_VARS["multiwan_wans"] + [{"name": "wan3", "device": "wan9", "gateway": "192.0.2.1"}]},
      "multiwan_wans[2].address", "Compute tables"),
     ({"multiwan_nft_table": "fw"}, "table", "Check the conntrack-mark nftables table"),
 ]

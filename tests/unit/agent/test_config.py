@@ -117,3 +117,32 @@ def test_load_refuses_a_file_that_is_not_json(tmp_path):
     assert str(raised.value).startswith('config="%s": is not JSON' % path)
     path.write_text(json.dumps({"wans": [WAN1]}))
     assert config.load(str(path)).wans[0].name == "wan1"
+
+
+# -- hooks and metrics (issue 13)
+
+
+def test_hooks_and_metrics_have_defaults_and_are_read():
+    plain = config.parse({"wans": [{"name": "wan1", "device": "wan1"}]})
+    assert (plain.hooks_directory, plain.hook_timeout, plain.metrics_textfile, plain.metrics_listen) == \
+        ("/etc/multiwan-pbr/hooks.d", 10.0, None, None)
+    given = config.parse({"wans": [{"name": "wan1", "device": "wan1"}], "hooks": {"directory": "/srv/h", "timeout": 2},
+                          "metrics": {"textfile": "/var/lib/node/m.prom", "listen": "[::1]:9612"}})
+    assert (given.hooks_directory, given.hook_timeout, given.metrics_textfile, given.metrics_listen) == \
+        ("/srv/h", 2.0, "/var/lib/node/m.prom", ("::1", 9612))
+
+
+@pytest.mark.parametrize("part, field", [
+    ({"hooks": {"directory": "hooks.d"}}, "hooks.directory"),
+    ({"hooks": {"timeout": 0}}, "hooks.timeout"),
+    ({"hooks": {"timeout": 7200}}, "hooks.timeout"),
+    ({"hooks": {"dir": "/x"}}, "hooks.dir"),
+    ({"metrics": {"textfile": "/var/lib/m.txt"}}, "metrics.textfile"),
+    ({"metrics": {"listen": "0.0.0.0:9612"}}, "metrics.listen"),
+    ({"metrics": {"listen": "localhost"}}, "metrics.listen"),
+    ({"metrics": {"listen": "127.0.0.1:70000"}}, "metrics.listen"),
+])
+def test_bad_hooks_and_metrics_are_refused_by_field(part, field):
+    with pytest.raises(config.ConfigError) as error:
+        config.parse(dict({"wans": [{"name": "wan1", "device": "wan1"}]}, **part))
+    assert error.value.field == field

@@ -263,3 +263,42 @@ def test_while_down_the_reason_follows_the_current_trouble():
     health, _transitions = tracker.step(config, health, KernelSays("link", False, "carrier", "wan2 is administratively down"), 1.0)
     health, transitions = tracker.step(config, health, KernelSays("link", False, "carrier", "wan2 is absent"), 1.1)
     assert transitions == () and (health.reason, health.detail, health.since) == ("carrier", "wan2 is absent", 1.0)
+
+
+# -- a missing address or learned gateway counts after its grace (a DHCP client renumbering)
+
+
+UNTRACKED = Settings("wan2", "ipv4", None, hold=10.0, hold_max=300.0)
+NO_ADDRESS = KernelSays("address", False, "address", "wan2 has no ipv4 address", grace=3.0)
+
+
+def kernel(health, observation, now, config=UNTRACKED):
+    return tracker.step(config, health, observation, now)
+
+
+def test_an_address_back_within_its_grace_is_no_transition_and_no_hold():
+    health = tracker.initial(UNTRACKED, 0.0)
+    health, seen = kernel(health, NO_ADDRESS, 1.0)
+    assert seen == () and health.state == UP and tracker.next_wakeup(UNTRACKED, health) == 4.0
+    health, seen = kernel(health, KernelSays("address", True), 1.2)
+    assert seen == () and health.pending_troubles == () and tracker.next_wakeup(UNTRACKED, health) is None
+
+
+def test_an_address_missing_past_its_grace_takes_the_wan_down_and_back_after_the_hold():
+    health, _seen = kernel(tracker.initial(UNTRACKED, 0.0), NO_ADDRESS, 1.0)
+    health, _seen = kernel(health, NO_ADDRESS, 2.0)        # repeated: the grace still counts from 1.0
+    health, seen = kernel(health, Tick(), 4.0)
+    assert [(t.new, t.reason, t.at) for t in seen] == [(DOWN, "address", 4.0)]
+    health, seen = kernel(health, KernelSays("address", True), 5.0)
+    assert seen == () and tracker.next_wakeup(UNTRACKED, health) == 15.0
+    assert [t.new for t in kernel(health, Tick(), 15.0)[1]] == [UP]
+
+
+def test_a_carrier_loss_counts_at_once_and_a_pending_grace_keeps_a_down_wan_down():
+    health, seen = kernel(tracker.initial(UNTRACKED, 0.0), KernelSays("link", False, "carrier", "no carrier"), 1.0)
+    assert [t.reason for t in seen] == ["carrier"]
+    health, _seen = kernel(health, KernelSays("link", True), 2.0)
+    health, _seen = kernel(health, NO_ADDRESS, 11.5)                   # the lease is not back yet
+    assert kernel(health, Tick(), 12.0)[1] == ()                       # hold over, the grace is not
+    health, seen = kernel(health, KernelSays("address", True), 13.0)
+    assert [t.new for t in seen] == [UP]

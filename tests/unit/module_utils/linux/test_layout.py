@@ -25,8 +25,9 @@ INTERFACES_DUAL_STACK = [
                                       "scope": "global"}]},
     INTERFACES[2],
 ]
-WANS = [{"name": "isp1", "device": "wan1", "gateway": "198.51.100.1"},
-        {"name": "isp2", "device": "wan2", "gateway": "203.0.113.1", "weight": 3}]
+# Static WANs: a gateway address and the WAN's address given (a WAN without either is the agent's: below)
+WANS = [{"name": "isp1", "device": "wan1", "gateway": "198.51.100.1", "address": "198.51.100.2/30"},
+        {"name": "isp2", "device": "wan2", "gateway": "203.0.113.1", "weight": 3, "address": "203.0.113.2/30"}]
 # Derived from the names alone (pinned: a change renumbers every WAN that gives none)
 ISP1_TABLE, ISP2_TABLE, ISP1_MARK, ISP2_MARK = 452, 195, "0x6600", "0x1b00"
 
@@ -72,7 +73,8 @@ def test_weighted_multipath_default_in_main():
 
 def test_a_family_one_wan_carries_gets_a_plain_default_in_main():
     # one WAN left (or IPv6 on one WAN only): a multipath route of one hop is refused by pbr_table
-    dual_stack = [WANS[0], dict(WANS[1], family="both", gateway=["203.0.113.1", "2001:db8:2::1"])]
+    dual_stack = [WANS[0], dict(WANS[1], family="both", gateway=["203.0.113.1", "2001:db8:2::1"],
+                                address=["203.0.113.2/30", "2001:db8:2::2/64"])]
     assert table(layout(WANS[:1], interfaces=INTERFACES), "main")["routes"] == [
         {"dst": "0.0.0.0/0", "metric": 1, "via": "198.51.100.1", "dev": "wan1"}]
     assert table(layout(dual_stack, interfaces=INTERFACES), "main")["routes"][1] == {
@@ -82,8 +84,8 @@ def test_a_family_one_wan_carries_gets_a_plain_default_in_main():
 def test_the_ipv6_balanced_default_never_gets_metric_0():
     # the kernel stores IPv6 metric 0 as 1024, behind a router advertisement's default (1024) or a
     # DHCP client's (100); 1 is the best IPv6 metric there is
-    dual_stack = [dict(item, family="both", gateway=[item["gateway"], "2001:db8:%d::1" % index])
-                  for index, item in enumerate(WANS, 1)]
+    dual_stack = [dict(item, family="both", gateway=[item["gateway"], "2001:db8:%d::1" % index],
+                       address=[item["address"], "2001:db8:%d::2/64" % index]) for index, item in enumerate(WANS, 1)]
     routes = table(layout(dual_stack, interfaces=INTERFACES_DUAL_STACK), "main")["routes"]
     assert [(route["dst"], route["metric"]) for route in routes] == [("0.0.0.0/0", 1), ("::/0", 2)]
     routes = table(layout(dual_stack, settings={"balance_metric": 50}, interfaces=INTERFACES_DUAL_STACK),
@@ -121,7 +123,7 @@ def test_a_destination_policy_gets_a_table_of_its_own_one_rule_per_prefix():
 
 def test_dual_stack_wan_numbers_both_families():
     wans = [{"name": "isp2", "device": "wan2", "family": "both", "gateway": ["203.0.113.1", "2001:db8:2::1"]}]
-    result = layout(wans, interfaces=INTERFACES)
+    result = layout(wans, settings={"failover": False}, interfaces=INTERFACES)
     assert [r["family"] for r in rules_at(result, 1101)] == ["ipv4", "ipv6"]
     # IPv6 routes have no scope but global: pbr_table refuses "link", as the kernel would ignore it
     assert {"dst": "2001:db8:2::/64", "dev": "wan2", "src": "2001:db8:2::2"} in table(result, "isp2")["routes"]
@@ -130,14 +132,81 @@ def test_dual_stack_wan_numbers_both_families():
     assert result["sysctls"]["net.ipv6.conf.all.forwarding"] == "1"
 
 
-def test_without_interfaces_addresses_left_to_the_device_are_placeholders():
-    # the role's first task checks the inventory before the router is read (or has iproute2)
-    result = layout(WANS)
+def test_without_the_agent_interfaces_give_the_addresses_and_placeholders_stand_in_before_the_read():
+    # without the failover agent, an address the inventory leaves out is read from the router (today's way);
+    # the role's first task checks the inventory before the router is read (or has iproute2): placeholders
+    unaddressed = [dict((key, value) for key, value in WANS[0].items() if key != "address")]
+    result = layout(unaddressed, settings={"failover": False})
     assert table(result, "isp1")["routes"][0] == {"dst": PLACEHOLDER_ADDRESS["ipv4"], "dev": "wan1", "scope": "link",
                                                   "src": PLACEHOLDER_ADDRESS["ipv4"].split("/", maxsplit=1)[0]}
     with pytest.raises(InvalidInput) as raised:
-        layout([dict(WANS[0], device="wan9")], interfaces=INTERFACES)
+        layout([dict(unaddressed[0], device="wan9")], settings={"failover": False}, interfaces=INTERFACES)
     assert raised.value.field == "multiwan_wans[0].address"
+
+
+# ---------------------------------------------------------------------------
+# Dynamic WANs (issue 13): what depends on run-time facts is the agent's, never the modules'
+
+DHCP_WAN = {"name": "isp2", "device": "wan2", "gateway": "dhcp", "weight": 3}
+
+
+def agent_wan(result, name):
+    return next(entry for entry in result["agent"]["routing"]["wans"] if entry["name"] == name)
+
+
+@pytest.mark.parametrize("dynamic", [
+    DHCP_WAN,                                                           # the gateway the DHCP client learns
+    dict(DHCP_WAN, gateway=None),                                       # point-to-point: routed by device
+    dict(DHCP_WAN, gateway="203.0.113.1"),                              # the address left to the device
+    dict(DHCP_WAN, gateway={"ipv4": "dhcp"}, address="203.0.113.2/30"),
+], ids=["dhcp", "point-to-point", "no-address", "dhcp-with-address"])
+def test_a_dynamic_wan_keeps_only_what_needs_no_runtime_fact_in_the_static_layout(dynamic):
+    result = layout([WANS[0], dynamic], [{"name": "p", "wan": "isp2", "to": "192.0.2.9/32"}], interfaces=INTERFACES)
+    assert table(result, "isp2")["routes"] == [{"dst": "0.0.0.0/0", "type": "unreachable", "metric": 4294967294}]
+    assert table(result, "isp2_p")["routes"] == [{"dst": "0.0.0.0/0", "type": "unreachable", "metric": 4294967294}]
+    # the static balance is the static WANs'; the agent's covers every WAN
+    assert table(result, "main")["routes"] == [{"dst": "0.0.0.0/0", "metric": 1, "via": "198.51.100.1", "dev": "wan1"}]
+    # no `from` rule for it (rank 1: the lower table id), its fwmark rule stays
+    assert rules_at(result, 1011) == [] and rules_at(result, 1101)[0]["fwmark"] == ISP2_MARK
+    assert rules_at(result, 1012)[0]["from"] == "198.51.100.2"
+    assert agent_wan(result, "isp2")["dynamic"] == ["ipv4"] and agent_wan(result, "isp2")["from_priority"] == 1011
+    assert agent_wan(result, "isp1")["dynamic"] == []
+
+
+def test_a_dynamic_wan_needs_no_address_on_the_router():
+    # absent at boot, down, or waiting for its lease: the role neither fails nor reads the device
+    result = layout([WANS[0], dict(DHCP_WAN, device="wwan0")], interfaces=INTERFACES)
+    assert wan(result, "isp2")["address"] == {"ipv4": None}
+    unread = layout([WANS[0], dict(DHCP_WAN, device="wwan0")])
+    assert dict(unread, live_sysctls=None) == dict(result, live_sysctls=None)
+    # the absent device's kernel settings go into the file (udev applies them when it comes), not to sysctl now
+    assert "net.ipv4.conf.wwan0.rp_filter" in result["sysctls"]
+    assert "net.ipv4.conf.wwan0.rp_filter" not in result["live_sysctls"]
+    assert "net.ipv4.conf.wan1.rp_filter" in result["live_sysctls"] and unread["live_sysctls"] == unread["sysctls"]
+
+
+def test_gateways_of_a_dual_stack_wan_by_family():
+    both = dict(DHCP_WAN, family="both", gateway={"ipv4": "203.0.113.1", "ipv6": "dhcp"},
+                address=["203.0.113.2/30", "2001:db8:2::2/64"])
+    result = layout([both], interfaces=INTERFACES)
+    assert agent_wan(result, "isp2")["gateway"] == {"ipv4": "203.0.113.1", "ipv6": "dhcp"}
+    assert agent_wan(result, "isp2")["dynamic"] == ["ipv6"]
+    assert [(r["family"], r.get("from")) for r in rules_at(result, 1011)] == [("ipv4", "203.0.113.2")]
+    assert {"dst": "0.0.0.0/0", "via": "203.0.113.1", "dev": "wan2"} in table(result, "isp2")["routes"]
+
+
+@pytest.mark.parametrize("gateway, field, reason", [
+    ("dhcp", "multiwan_wans[1].gateway", "needs the failover agent"),
+    (None, "multiwan_wans[1].gateway", "needs the failover agent"),
+    ({"ipv6": "dhcp"}, "multiwan_wans[1].gateway.ipv6", "the WAN's families are ipv4"),
+    ({"ipv4": "dhcp6"}, "multiwan_wans[1].gateway.ipv4", "is not an IPv4 or IPv6 address"),
+])
+def test_a_gateway_the_layout_cannot_follow_is_refused_by_field(gateway, field, reason):
+    settings = {"failover": False} if reason.startswith("needs") else None
+    with pytest.raises(InvalidInput) as raised:
+        layout([WANS[0], dict(DHCP_WAN, gateway=gateway, address="203.0.113.2/30")], settings=settings,
+               interfaces=INTERFACES)
+    assert raised.value.field == field and reason in raised.value.reason
 
 
 # ---------------------------------------------------------------------------

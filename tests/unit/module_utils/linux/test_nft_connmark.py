@@ -119,7 +119,7 @@ def test_rendered_script_replaces_the_table_in_one_transaction():
         "add rule inet pbr_single classify_uplink ct state new ct mark & 0x000f0000 == 0x00000000"
         " ct mark set ct mark & 0xfff1ffff | 0x00010000",
         "add rule inet pbr_single output ct mark & 0x000f0000 vmap @wan_marks",
-        "add rule inet pbr_single postrouting oifname vmap @wan_devices",
+        "add rule inet pbr_single postrouting ct state new oifname vmap @wan_devices",
         "add rule inet pbr_single prerouting iifname vmap @wan_devices",
         "add rule inet pbr_single prerouting ct mark & 0x000f0000 vmap @wan_marks",
         "add rule inet pbr_single restore_uplink meta mark set meta mark & 0xfff1ffff | 0x00010000",
