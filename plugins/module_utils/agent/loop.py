@@ -402,10 +402,10 @@ class Agent:
                 peers=tuple((name, family.facts.peer if family.facts else None) for name, family in families.items())))
         return RouterView(tuple(wans))
 
-    def status(self, now=None):
-        """The status document of this moment."""
-        now = self.clock() if now is None else now
-        wall_now = self.wall()
+    def status(self):
+        """The status document of this moment. The two clocks are read together: ``since`` (monotonic) becomes wall
+        time by their difference, which a moment taken before a slow apply would shift by the apply's duration."""
+        now, wall_now = self.clock(), self.wall()
         entries = []
         for wan in self.wans.values():
             families = [self._family_status(family, now, wall_now) for family in wan.families.values()]
@@ -428,7 +428,7 @@ class Agent:
 
     def _write_status(self, now):
         self._status_due, self._next_status = False, now + status.PERIOD
-        document = self.status(now)
+        document = self.status()
         try:
             status.write_atomically(self.status_file, document)
         except OSError as error:

@@ -87,7 +87,7 @@ def test_a_carrier_loss_is_one_apply_with_its_transition(setup):
                                   1003.0))
     agent.flush(clock.now)
     assert len(applier.calls) == 2          # nothing changed since: no call
-    status = agent.status(clock.now)
+    status = agent.status()
     assert [(wan["name"], wan["state"], wan["reason"]) for wan in status["wans"]] == \
         [("wan1", "down", "carrier"), ("wan2", "up", "start")]
 
@@ -152,3 +152,30 @@ def test_the_status_file_is_written_on_change_and_periodically(setup):
     clock.now += status.PERIOD
     agent.flush(clock.now)
     assert status.read(agent.status_file)["updated"] == status.iso(1795000000.0 + clock.now)
+
+
+class SlowApplier(RecordingApplier):
+    """An apply that takes 1.5 s of the clock (a big batch on a loaded router)."""
+
+    def __init__(self, clock):
+        super(SlowApplier, self).__init__()
+        self.clock = clock
+
+    def apply(self, view, changed):
+        super(SlowApplier, self).apply(view, changed)
+        self.clock.now += 1.5
+
+
+def test_a_slow_apply_does_not_shift_the_wall_time_of_since(tmp_path):
+    # the status converts monotonic moments to wall time; the moment the flush began is 1.5 s old by the write
+    clock = Clock()
+    path = tmp_path / "agent.json"
+    path.write_text(json.dumps({"wans": WANS}))
+    agent = loop.Agent(str(path), config.load(str(path)), SlowApplier(clock), status_file=str(tmp_path / "status.json"),
+                       clock=clock, wall=lambda: 1795000000.0 + clock.now)
+    agent.prepare(clock.now)
+    agent.take_netlink(records(load("dump.json")["datagrams"]), clock.now, dumping=False)
+    agent.flush(clock.now)
+    written = json.loads((tmp_path / "status.json").read_text())
+    assert [wan["since"] for wan in written["wans"]] == [wan["since"] for wan in agent.status()["wans"]]
+    assert status.parse_iso(written["wans"][0]["since"]) == 1795000000.0 + 1000.0
