@@ -42,7 +42,7 @@ class Row:
     case: str                   # "apply N=10000"
     subject: str                # what was measured ("pbr_rule, bare process")
     value: float                # the median
-    # "s", "pps", "us" (CPU microseconds per packet), "commands", "%" (of one core), "MB" or "transitions"
+    # "s", "pps", "us" (CPU microseconds per packet), "commands", "%" (of one core), "MB", "transitions" or "tasks"
     unit: str = "s"
     baseline: str = ""          # what it is compared with
     baseline_value: float = 0.0
@@ -255,6 +255,35 @@ def task_durations(callback_output):
     return durations
 
 
+def playbook_report(completed, what):
+    """The ``ansible.posix.json`` report of a finished ansible-playbook process; raises naming ``what`` and the
+    failed tasks when there is no report or a task failed (or a host was unreachable)."""
+    if "{" not in completed.stdout:
+        raise RuntimeError("%s: no report (rc %d): %s" % (what, completed.returncode, completed.stderr.strip()[-1500:]))
+    report = json.loads(completed.stdout[completed.stdout.index("{"):])
+    failed = failed_tasks(report)
+    if failed:
+        raise RuntimeError("%s did not converge: %s" % (what, "; ".join(failed)))
+    return report
+
+
+def changed_tasks(report):
+    """The names of the tasks that reported a change (or, in check mode, would make one)."""
+    return [task["task"]["name"] for play in report["plays"] for task in play["tasks"]
+            if any(result.get("changed") for result in task["hosts"].values())]
+
+
+def failed_tasks(report):
+    """``"<task>: <message>"`` for every failed or unreachable task result in a json callback report."""
+    failed = []
+    for play in report["plays"]:
+        for task in play["tasks"]:
+            for host, result in task["hosts"].items():
+                if (result.get("failed") and not result.get("ignore_errors")) or result.get("unreachable"):
+                    failed.append("%s on %s: %s" % (task["task"]["name"], host, result.get("msg")))
+    return failed
+
+
 def _iso_seconds(stamp):
     from datetime import datetime
     return datetime.strptime(stamp.rstrip("Z"), "%Y-%m-%dT%H:%M:%S.%f").timestamp()
@@ -282,7 +311,7 @@ def table(rows):
 def value_text(value, unit):
     if unit == "us":
         return "%.2f µs/packet" % value
-    if unit in ("pps", "commands", "transitions"):
+    if unit in ("pps", "commands", "transitions", "tasks"):
         return "%.0f %s" % (value, unit)
     if unit == "%":
         return "%.2f %% of a core" % value

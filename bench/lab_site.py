@@ -7,14 +7,13 @@ lab's (``lab/lab.py --prefix mwbench inventory``) beside the lab's own ``group_v
 run must report no changed task (read from the json callback's stats).
 """
 
-import json
 import os
 import shutil
 import subprocess
 import tempfile
 import time
 
-from common import BIN, INSTALLED, ROOT, Row, median, playbook_env, run_timed
+from common import BIN, INSTALLED, ROOT, Row, changed_tasks, median, playbook_env, playbook_report, run_timed
 
 PREFIX = "mwbench"
 LAB = os.path.join(ROOT, "lab")
@@ -54,31 +53,8 @@ class BenchLab(object):
         started = time.perf_counter()
         completed = subprocess.run(argv, capture_output=True, text=True, env=playbook_env(), check=False)
         seconds = time.perf_counter() - started
-        if "{" not in completed.stdout:
-            raise RuntimeError("site.yml %s: no report (rc %d): %s" % (" ".join(options), completed.returncode,
-                                                                       completed.stderr.strip()[-1500:]))
-        report = json.loads(completed.stdout[completed.stdout.index("{"):])
-        failed = _failed_tasks(report)
-        if failed:
-            raise RuntimeError("site.yml %s did not converge: %s" % (" ".join(options), "; ".join(failed)))
-        return seconds, _changed_tasks(report)
-
-
-def _changed_tasks(report):
-    """The names of the tasks that reported a change (or, in check mode, would make one)."""
-    return [task["task"]["name"] for play in report["plays"] for task in play["tasks"]
-            if any(result.get("changed") for result in task["hosts"].values())]
-
-
-def _failed_tasks(report):
-    """``"<task>: <message>"`` for every failed or unreachable task result in a json callback report."""
-    failed = []
-    for play in report["plays"]:
-        for task in play["tasks"]:
-            for host, result in task["hosts"].items():
-                if (result.get("failed") and not result.get("ignore_errors")) or result.get("unreachable"):
-                    failed.append("%s on %s: %s" % (task["task"]["name"], host, result.get("msg")))
-    return failed
+        report = playbook_report(completed, "site.yml " + " ".join(options))
+        return seconds, changed_tasks(report)
 
 
 # A sample is a fresh lab and three playbook runs (about two minutes); two keep `make bench` near 20 minutes.
@@ -92,9 +68,9 @@ def run(settings):
         for dummy in range(min(settings.runs, MOST_RUNS)):
             lab.up()
             for name, dummy, options in PHASES:
-                seconds, changed_tasks = lab.site(options)
+                seconds, changed_names = lab.site(options)
                 samples[name].append(seconds)
-                changed[name].append(changed_tasks)
+                changed[name].append(changed_names)
             lab.down()
     return _rows(samples, changed), []
 

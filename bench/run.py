@@ -7,7 +7,8 @@
 Parts: 1 ip rule (pbr_rule), 2 ip route (pbr_table), 3 RouterOS (ros_routing_rule vs api_modify),
 4 nftables data path (nft_connmark), 5 playbooks/site.yml against the podman lab, 6 failover (faults on the
 lab, 10 % loss, the agent's CPU and memory), 7 from a renumbered WAN's new lease to new flows through its new
-gateway (the failover agent). A run writes bench/results/<date>.md, or appends to it when an earlier run of the
+gateway (the failover agent), 8 fleet scale (one site.yml run against 1, 5 and 20 light lab routers, with and
+without pipelining, against a one-task playbook over the same connection). A run writes bench/results/<date>.md, or appends to it when an earlier run of the
 day wrote it. Needs root (network namespaces, podman); run it through ``make bench`` so the collection is linked.
 """
 
@@ -22,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402  (after the path above)
 
 PARTS = {"1": "linux_rules", "2": "linux_routes", "3": "routeros", "4": "datapath", "5": "lab_site", "6": "failover",
-         "7": "renumber"}
+         "7": "renumber", "8": "fleet"}
 RESULTS = os.path.join(common.ROOT, "bench", "results")
 
 

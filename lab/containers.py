@@ -50,6 +50,13 @@ def up(topology):
     require_podman(topology)
     down(topology)
     write_hooks()
+    create(topology)
+
+
+def create(topology):
+    """Start, wire and boot a lab whose containers do not exist yet (the checks and the hook are `up`'s).
+
+    Labs of different prefixes may be created at once from threads (lab/fleet.py does)."""
     for host in topology.hosts:
         start_container(topology, host)
     pids = {host: container_pid(topology.container(host)) for host in topology.hosts}

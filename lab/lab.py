@@ -13,6 +13,8 @@
     lab/lab.py flows [--seconds S] [--at T --fault WAN KIND | --at T --clear WAN]
                                         new client connections, 20 a second, tallied by WAN each second;
                                         a fault made (or cleared) at T s, and how long new flows took to move
+    lab/lab.py fleet up --routers N     N light routers (the lab's router, one neighbour each: lab/fleet.py)
+    lab/lab.py fleet inventory [--lab-dir D]   their inventory; `fleet down` removes them
 
 Run as root after lab/setup-host.sh and lab/build-image.sh.  `--prefix` names a
 second, independent lab (containers "<prefix>-<host>").
@@ -28,7 +30,7 @@ from pathlib import Path
 # the repository root first makes `lab` the package beside it.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lab import containers, faults, ssh, topology, traffic  # noqa: E402  (needs the path above)
+from lab import containers, faults, fleet, ssh, topology, traffic  # noqa: E402  (needs the path above)
 
 INVENTORY_HEADER = """\
 # Ansible inventory of the podman lab: `lab/lab.py inventory > lab/inventory.yml`.
@@ -89,19 +91,7 @@ def render_inventory(lab, lab_dir=CHECKOUT_LAB_DIR):
              "    ansible_python_interpreter: /usr/bin/python3",
              f'    multiwan_lab_dir: "{lab_dir}"',
              "  children:",
-             "    linux_routers:",
-             "      vars:",
-             "        ansible_connection: ssh",
-             f"        ansible_user: {lab.host('router')['login']}",
-             '        ansible_ssh_private_key_file: "{{ multiwan_lab_dir }}/.state/ssh/id_ed25519"',
-             "        ansible_ssh_common_args: >-",
-             '          -o ProxyCommand="{{ multiwan_lab_dir }}/ssh-proxy %h"',
-             f'          -o UserKnownHostsFile="{{{{ multiwan_lab_dir }}}}/.state/{lab.prefix}/known_hosts"',
-             "          -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes",
-             "        ansible_ssh_pipelining: true",
-             "      hosts:",
-             "        router:",
-             f"          ansible_host: {lab.container('router')}",
+             *router_group_lines(lab.host("router")["login"], lab.prefix, {"router": lab.container("router")}),
              "    lab_peers:",
              "      vars:",
              "        ansible_connection: containers.podman.podman",
@@ -109,6 +99,62 @@ def render_inventory(lab, lab_dir=CHECKOUT_LAB_DIR):
              "      hosts:"]
     for host in others:
         lines += [f"        {host}:", f"          ansible_host: {lab.container(host)}"]
+    return "\n".join(lines) + "\n"
+
+
+def router_group_lines(login, state_name, routers):
+    """The `linux_routers` group: ssh as `login` through lab/ssh-proxy, host keys pinned in
+    lab/.state/<state_name>/known_hosts; `routers` is {inventory name: container}."""
+    lines = ["    linux_routers:",
+             "      vars:",
+             "        ansible_connection: ssh",
+             f"        ansible_user: {login}",
+             '        ansible_ssh_private_key_file: "{{ multiwan_lab_dir }}/.state/ssh/id_ed25519"',
+             "        ansible_ssh_common_args: >-",
+             '          -o ProxyCommand="{{ multiwan_lab_dir }}/ssh-proxy %h"',
+             f'          -o UserKnownHostsFile="{{{{ multiwan_lab_dir }}}}/.state/{state_name}/known_hosts"',
+             "          -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes",
+             "        ansible_ssh_pipelining: true",
+             "      hosts:"]
+    for name, container in routers.items():
+        lines += [f"        {name}:", f"          ansible_host: {container}"]
+    return lines
+
+
+FLEET_INVENTORY_HEADER = """\
+# Ansible inventory of a fleet of lab routers (lab/fleet.py): `lab/lab.py --prefix P fleet inventory`.
+# Each is reached as the lab's router is (ssh as its login user, sudo, pipelining on); their host keys
+# are pinned in lab/.state/<prefix>/known_hosts. lab/group_vars applies to them as it is.
+"""
+
+
+def command_fleet(lab, args):
+    started = time.monotonic()
+    if args.action == "up":
+        try:
+            made = fleet.up(lab, args.routers, args.workers)
+        except containers.LabError as error:
+            raise containers.LabError(f"{error}\n(lab/lab.py{_prefix_option(lab)} fleet down removes what was "
+                                      "created)") from error
+        print(f"fleet {lab.prefix} up in {time.monotonic() - started:.1f}s: {len(made)} routers "
+              f"({made[0].container('router')} … {made[-1].container('router')})")
+    elif args.action == "down":
+        removed = fleet.down(lab)
+        print(f"fleet {lab.prefix} down in {time.monotonic() - started:.1f}s: removed {len(removed)} containers")
+    else:
+        print(render_fleet_inventory(lab, args.lab_dir), end="")
+
+
+def render_fleet_inventory(lab, lab_dir=CHECKOUT_LAB_DIR):
+    """The inventory of the fleet's running routers (group `linux_routers`, as in the lab's)."""
+    routers = fleet.routers(lab)
+    if not routers:
+        raise containers.LabError(f"fleet {lab.prefix}: no router is running (lab/lab.py fleet up --routers N)")
+    lines = [FLEET_INVENTORY_HEADER, "all:", "  vars:",
+             "    ansible_python_interpreter: /usr/bin/python3",
+             f'    multiwan_lab_dir: "{lab_dir}"',
+             "  children:",
+             *router_group_lines(lab.host("router")["login"], lab.prefix, routers)]
     return "\n".join(lines) + "\n"
 
 
@@ -266,6 +312,12 @@ def parse_args(argv):
     event = flows.add_mutually_exclusive_group()
     event.add_argument("--fault", nargs="+", metavar="WAN KIND [VALUE]", help="make this fault at --at")
     event.add_argument("--clear", metavar="WAN", help="clear WAN's fault at --at")
+    fleet_parser = commands.add_parser("fleet", help="light routers for many-router runs (lab/fleet.py)")
+    fleet_parser.add_argument("action", choices=("up", "down", "inventory"))
+    fleet_parser.add_argument("--routers", type=int, default=2, help="up: how many routers (default 2)")
+    fleet_parser.add_argument("--workers", type=int, default=fleet.WORKERS, help="up: routers created at once")
+    fleet_parser.add_argument("--lab-dir", default=CHECKOUT_LAB_DIR,
+                              help="inventory: lab/ as Ansible sees it (default: the inventory file's directory)")
     reboot = commands.add_parser("reboot")
     reboot.add_argument("host", nargs="?", default="router")
     fault = commands.add_parser("fault", epilog="kinds: " + ", ".join(faults.KINDS) + ", clear")
@@ -278,7 +330,8 @@ def parse_args(argv):
 
 COMMANDS = {"up": command_up, "down": command_down, "status": command_status,
             "inventory": command_inventory, "report": command_report, "ssh": command_ssh,
-            "netns": command_netns, "reboot": command_reboot, "fault": command_fault, "flows": command_flows}
+            "netns": command_netns, "reboot": command_reboot, "fault": command_fault, "flows": command_flows,
+            "fleet": command_fleet}
 
 
 def main(argv=None):

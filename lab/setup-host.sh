@@ -16,6 +16,10 @@ readonly PACKAGES=(
 )
 readonly CONTAINERS_CONF=/etc/containers/containers.conf
 readonly CONF_MARKER="# managed by multiwan.pbr lab/setup-host.sh"
+# Each systemd container (the routers) holds about six inotify instances, and every container's are counted
+# against host root's fs.inotify.max_user_instances (128 by default): a 20-router fleet (lab/fleet.py) beside
+# the other labs exhausts it, and systemd in the next container cannot boot ("Too many open files").
+readonly INOTIFY_INSTANCES=1024
 
 die() { echo "setup-host: $*" >&2; exit 1; }
 
@@ -86,6 +90,17 @@ CONF
     echo "setup-host: wrote ${CONTAINERS_CONF}"
 }
 
+raise_inotify_instances() {
+    local current
+    current=$(sysctl -n fs.inotify.max_user_instances)
+    if (( current >= INOTIFY_INSTANCES )); then
+        echo "setup-host: fs.inotify.max_user_instances is ${current}"
+        return
+    fi
+    sysctl -q -w fs.inotify.max_user_instances="${INOTIFY_INSTANCES}"
+    echo "setup-host: raised fs.inotify.max_user_instances from ${current} to ${INOTIFY_INSTANCES}"
+}
+
 check_podman() {
     podman info --format '{{.Host.OCIRuntime.Name}}' >/dev/null \
         || die "podman info failed after setup"
@@ -98,6 +113,7 @@ main() {
     require_apt
     install_packages
     write_containers_conf
+    raise_inotify_instances
     check_podman
 }
 
