@@ -21,6 +21,14 @@ options:
     description: The Python the zipapp's first line names on the router.
     type: str
     default: /usr/bin/python3
+  output:
+    description:
+      - V(path) returns the file's path on the controller, for M(ansible.builtin.copy).
+      - V(base64) returns its content, base64, for M(multiwan.pbr.linux_router)'s O(multiwan.pbr.linux_router#module:agent.bundle).
+    type: str
+    choices: [path, base64]
+    default: path
+    version_added: 1.2.0
 """
 
 EXAMPLES = r"""
@@ -29,15 +37,21 @@ EXAMPLES = r"""
     src: "{{ lookup('multiwan.pbr.agent_bundle') }}"
     dest: /usr/local/lib/multiwan-pbr/multiwan-pbr.pyz
     mode: "0755"
+
+- name: Converge the router, the agent included
+  multiwan.pbr.linux_router:
+    agent:
+      bundle: "{{ lookup('multiwan.pbr.agent_bundle', output='base64') }}"
 """
 
 RETURN = r"""
 _raw:
-  description: The path of the zipapp on the controller.
+  description: The path of the zipapp on the controller, or its content in base64 (O(output=base64)).
   type: list
   elements: str
 """
 
+import base64
 import os
 
 from ansible import constants
@@ -54,4 +68,8 @@ class LookupModule(LookupBase):
         self.set_options(var_options=variables, direct=kwargs)
         directory = os.path.join(os.path.expanduser(constants.DEFAULT_LOCAL_TMP), "multiwan-pbr-agent")
         os.makedirs(directory, exist_ok=True)
-        return [write_bundle(MODULE_UTILS, directory, self.get_option("interpreter") or INTERPRETER)]
+        path = write_bundle(MODULE_UTILS, directory, self.get_option("interpreter") or INTERPRETER)
+        if self.get_option("output") == "base64":
+            with open(path, "rb") as handle:
+                return [base64.b64encode(handle.read()).decode("ascii")]
+        return [path]

@@ -226,8 +226,7 @@ gathered:
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.fields import options_spec
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.shell import run_module
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux import nft_connmark as engine
-from ansible_collections.multiwan.pbr.plugins.module_utils.linux.nft import Nft
-from ansible_collections.multiwan.pbr.plugins.module_utils.linux.runners import LIBRARIES, may_write
+from ansible_collections.multiwan.pbr.plugins.module_utils.linux.runners import LIBRARIES, nft_connmark_runner
 
 ARGUMENT_SPEC = dict(
     adopt=dict(type="bool", default=False),
@@ -237,12 +236,8 @@ ARGUMENT_SPEC = dict(
 REQUIRED_IF = [("state", "present", ("wans",)), ("state", "rendered", ("wans",))]
 
 
-def nft(module, params):
-    return Nft(module, engine.FAMILY, params["table"], writes=may_write(module, params))
-
-
 def main():
-    run_module(ARGUMENT_SPEC, engine.ENGINE, nft, libraries=LIBRARIES, required_if=REQUIRED_IF,
+    run_module(ARGUMENT_SPEC, engine.ENGINE, nft_connmark_runner, libraries=LIBRARIES, required_if=REQUIRED_IF,
                prepare_params=engine.resource_params)
 
 

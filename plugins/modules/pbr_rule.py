@@ -249,8 +249,7 @@ parsed:
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.shell import STATE_OPTIONS, run_module
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux import pbr_rule as engine
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux.ownership import DEFAULT_PROTOCOL
-from ansible_collections.multiwan.pbr.plugins.module_utils.linux.iproute2 import Iproute2
-from ansible_collections.multiwan.pbr.plugins.module_utils.linux.runners import LIBRARIES, may_write
+from ansible_collections.multiwan.pbr.plugins.module_utils.linux.runners import LIBRARIES, pbr_rule_runner
 
 # ``config`` is a plain list of dicts here: the core checks its entries against engine.CONFIG_SPEC
 # (documented above), with ansible-core's validator, at a quarter of AnsibleModule's cost per entry.
@@ -260,13 +259,8 @@ ARGUMENT_SPEC = dict(
 )
 
 
-def iproute2(module, params):
-    return Iproute2(module, engine.SHOW_COMMANDS, files=engine.FILES, directories=engine.DIRECTORIES,
-                    writes=may_write(module, params))
-
-
 def main():
-    run_module(ARGUMENT_SPEC, engine.ENGINE, iproute2, libraries=LIBRARIES)
+    run_module(ARGUMENT_SPEC, engine.ENGINE, pbr_rule_runner, libraries=LIBRARIES)
 
 
 if __name__ == "__main__":

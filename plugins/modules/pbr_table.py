@@ -272,8 +272,7 @@ parsed:
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.shell import STATE_OPTIONS, run_module
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux import pbr_table as engine
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux.ownership import DEFAULT_PROTOCOL
-from ansible_collections.multiwan.pbr.plugins.module_utils.linux.rt_tables_file import TablesFileRunner
-from ansible_collections.multiwan.pbr.plugins.module_utils.linux.runners import LIBRARIES, may_write
+from ansible_collections.multiwan.pbr.plugins.module_utils.linux.runners import LIBRARIES, pbr_table_runner
 
 # ``config`` is a plain list of dicts here: the core checks its entries against engine.CONFIG_SPEC
 # (documented above), with ansible-core's validator, at a quarter of AnsibleModule's cost per entry.
@@ -284,13 +283,8 @@ ARGUMENT_SPEC = dict(
 )
 
 
-def iproute2(module, params):
-    return TablesFileRunner(module, engine.SHOW_COMMANDS, params["tables_file"], files=engine.DUMP_FILES,
-                            directories=engine.DUMP_DIRECTORIES, writes=may_write(module, params))
-
-
 def main():
-    run_module(ARGUMENT_SPEC, engine.ENGINE, iproute2, libraries=LIBRARIES)
+    run_module(ARGUMENT_SPEC, engine.ENGINE, pbr_table_runner, libraries=LIBRARIES)
 
 
 if __name__ == "__main__":

@@ -42,7 +42,7 @@ def static_layout(net, wans, policies=None, **settings):
 
 
 def rendered_batches(result):
-    """The boot-time restore of the layout (``persist.yml``): ``{"-4": text, "-6": text}`` for ``ip -batch``."""
+    """The boot-time restore of the layout (the role's ipv4.batch and ipv6.batch): ``{"-4": text, "-6": text}`` for ``ip -batch``."""
     lines = []
     for name, config in (("pbr_table", result["tables"]), ("pbr_rule", result["rules"])):
         lines += run_module(name, {"config": config, "protocol": "211", "state": "rendered"})["rendered"]

@@ -45,7 +45,7 @@ PLAYBOOK_SECONDS = 300
 LAB_VARS = yaml.safe_load((REPO / "lab" / "group_vars" / "linux_routers.yml").read_text(encoding="utf-8"))
 AGENT = "/usr/local/sbin/multiwan-pbr"
 UNIT = "multiwan-pbr-agent.service"
-CONFIG_TASK = "Write the agent's configuration (checked by the agent before it replaces the running one)"
+CONVERGE_TASK = "Converge the router (read it, check every change against it, then make them)"
 
 
 def on(wan):
@@ -311,7 +311,11 @@ def test_a_playbook_run_during_an_outage_changes_nothing_and_a_track_change_relo
                 for wan in TEST_VARS["multiwan_wans"]]
         result = playbook(inventory, tmp_path, extra_vars={"multiwan_wans": wans})
         assert failed_tasks(result) == []
-        assert changed_tasks(result) == [CONFIG_TASK, "Reload the failover agent"], changed_tasks(result)
+        assert changed_tasks(result) == [CONVERGE_TASK], changed_tasks(result)
+        converge = next(task["hosts"]["router"] for play in result["plays"] for task in play["tasks"]
+                        if task["task"]["name"].endswith(CONVERGE_TASK) and task["hosts"]["router"].get("changed"))
+        assert converge["files"] == ["/etc/multiwan-pbr/agent.json"], converge["files"]
+        assert converge["services"] == ["systemctl reload multiwan-pbr-agent.service"], converge["services"]
         assert agent_pid(lab) == pid
         journal = in_router(lab, "journalctl", "--unit", UNIT, "--output", "cat", "--no-pager", "--lines", "50")
         assert re.search(r"reloaded \S+: kept \[wan2\], changed \[wan1\]", journal), journal

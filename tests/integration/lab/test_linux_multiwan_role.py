@@ -158,8 +158,8 @@ BAD_INPUTS = [
     # (without the failover agent: with it, a WAN without its address is the agent's to follow, issue 13)
     ({"multiwan_failover": False,
       "multiwan_wans": LAB_VARS["multiwan_wans"] + [{"name": "wan3", "device": "wan9", "gateway": "192.0.2.1"}]},
-     "multiwan_wans[2].address", "Compute tables"),
-    ({"multiwan_nft_table": "fw"}, "table", "Check the conntrack-mark nftables table"),
+     "multiwan_wans[2].address", "Converge the router"),
+    ({"multiwan_nft_table": "fw"}, "table", "Converge the router"),
 ]
 
 

@@ -2,8 +2,9 @@
 
 The role's task files are read as data and flattened (imports and includes expanded, blocks opened);
 each task is either a check or read (it changes nothing by construction) or a change. The inventory
-check must come before every change, the package installation included, and every module's check
-against the router before every change to the network.
+check must come before every change, the package installation included; everything after it is one
+multiwan.pbr.linux_router task, which checks every module's input against the router before its first change,
+unless the router lacks a package: then it changes nothing, the packages are installed, and it runs again.
 """
 
 import os
@@ -15,6 +16,7 @@ TASKS = os.path.join(ROLE, "tasks")
 # Modules that only look (or only print): a task of theirs changes nothing whatever its arguments.
 LOOKING = {"ansible.builtin.assert", "ansible.builtin.set_fact", "ansible.builtin.debug", "ansible.builtin.stat"}
 PBR_MODULES = {"multiwan.pbr.pbr_table", "multiwan.pbr.pbr_rule", "multiwan.pbr.nft_connmark"}
+ROUTER = "multiwan.pbr.linux_router"
 TASK_KEYWORDS = {"name", "when", "vars", "register", "check_mode", "diff", "changed_when", "failed_when", "loop",
                  "loop_control", "delegate_to", "become", "block", "tags", "module_defaults", "no_log"}
 VALIDATE = "Check the inventory with the modules' own checks (nothing on the router is read or changed)"
@@ -34,11 +36,20 @@ def flattened(file_name, inherited=None):
 def _flatten(task, inherited):
     if "block" in task:
         keywords = dict(inherited, **dict((key, task[key]) for key in ("check_mode", "delegate_to") if key in task))
+        keywords["when"] = _conditions(inherited, task)
         return [flat for inner in task["block"] for flat in _flatten(inner, keywords)]
     module = next(key for key in task if key not in TASK_KEYWORDS)
     if module in ("ansible.builtin.import_tasks", "ansible.builtin.include_tasks", "include_tasks", "import_tasks"):
-        return flattened(task[module], inherited)
-    return [dict(inherited, **dict(task, module=module, args=task[module]))]
+        keywords = dict(inherited, **dict((key, task[key]) for key in ("vars",) if key in task))
+        keywords["when"] = _conditions(inherited, task)
+        return flattened(task[module], keywords)
+    return [dict(inherited, **dict(task, module=module, args=task[module], when=_conditions(inherited, task)))]
+
+
+def _conditions(inherited, task):
+    """The ``when`` a task runs under: its blocks' and imports' conditions and its own, as a list."""
+    own = task.get("when", [])
+    return list(inherited.get("when", [])) + (own if isinstance(own, list) else [own])
 
 
 def changes_something(task):
@@ -50,6 +61,10 @@ def changes_something(task):
     if module in PBR_MODULES:
         return not (task.get("check_mode") is True or args.get("state") in ("rendered", "gathered"))
     return True
+
+
+def runs_only_when_something_is_missing(task):
+    return "linux_multiwan_router.missing" in str(task.get("when", ""))
 
 
 def test_the_inventory_check_is_the_first_task_and_needs_no_router():
@@ -65,35 +80,32 @@ def test_every_change_comes_after_the_inventory_check():
     assert first_change > 0, tasks[first_change]["name"]
 
 
-def test_the_network_changes_come_after_every_modules_own_check():
-    # packages.yml (a fresh router's iproute2 and nftables) may change the host before the modules can check
-    # against it; every other change comes after their checks
+def test_the_first_change_is_the_converge_which_only_reports_what_is_missing():
+    # linux_router plans every module's change against the router before it makes the first one
+    # (tests/integration/test_linux_router.py); run first, it changes nothing on a router that lacks a package
     tasks = flattened("main.yml")
-    checks = [index for index, task in enumerate(tasks)
-              if task["module"] in PBR_MODULES and task.get("check_mode") is True]
-    network_changes = [index for index, task in enumerate(tasks)
-                       if changes_something(task) and task["file"] != "packages.yml"]
-    assert checks and max(checks) < min(network_changes), [tasks[index]["name"] for index in network_changes[:1]]
+    first = next(task for task in tasks if changes_something(task))
+    assert first["module"] == ROUTER and first["vars"]["linux_multiwan_report_missing"] is True
+    assert first["register"] == "linux_multiwan_router"
 
 
-def test_every_module_the_role_applies_has_checked_its_input_against_the_router_first():
+def test_packages_are_installed_only_when_the_converge_said_they_are_missing_and_then_it_runs_again():
     tasks = flattened("main.yml")
-    for index, task in enumerate(tasks):
-        if task["module"] in PBR_MODULES and changes_something(task):
-            earlier = [check for check in tasks[:index] if check["module"] == task["module"]
-                       and check.get("check_mode") is True]
-            assert earlier, task["name"]
-            assert _arguments(earlier[-1]) == _arguments(task), task["name"]
+    packages = [index for index, task in enumerate(tasks) if task["file"] == "packages.yml"]
+    assert packages and all(runs_only_when_something_is_missing(tasks[index]) for index in packages)
+    again = [index for index, task in enumerate(tasks) if task["module"] == ROUTER][1]
+    assert runs_only_when_something_is_missing(tasks[again]) and again > max(packages)
+    assert tasks[again]["vars"]["linux_multiwan_report_missing"] == "{{ ansible_check_mode }}"
 
 
-def _arguments(task):
-    return dict((key, value) for key, value in task["args"].items() if key != "check_mode")
-
-
-def test_the_addresses_are_read_before_the_layout_the_modules_get():
+def test_a_router_that_has_everything_is_converged_in_one_remote_task():
+    # issue 15: a no-change converge within 3x a one-task playbook; every remote task is a round trip
     tasks = flattened("main.yml")
-    names = [task["name"] for task in tasks]
-    read = names.index("Read the router's interfaces and addresses")
-    computed = next(index for index, task in enumerate(tasks) if task["module"] == "ansible.builtin.set_fact"
-                    and "linux_multiwan_layout" in task["args"])
-    assert read < computed < min(index for index, task in enumerate(tasks) if task["module"] in PBR_MODULES)
+    remote = [task["name"] for task in tasks if task["module"] not in LOOKING
+              and not runs_only_when_something_is_missing(task)]
+    assert remote == ["Converge the router (read it, check every change against it, then make them)"]
+
+
+def test_the_role_calls_no_resource_module_of_its_own():
+    # one process plans and applies them all; a task of its own would plan against a router the converge changed
+    assert not [task["name"] for task in flattened("main.yml") if task["module"] in PBR_MODULES]
