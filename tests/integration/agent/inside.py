@@ -2,7 +2,9 @@
 
 ``probe``    runs one ``probes.Prober`` for some rounds in its own selectors loop and prints each round.
 ``netlink``  opens ``netlink.RtNetlink``, dumps, prints ``{"ready": ...}``, then every record as it comes;
-             with ``"tiny_buffer": true`` its receive buffer is shrunk so that a burst of events overflows it.
+             with ``"tiny_buffer": true`` its receive buffer is shrunk so that a burst of events overflows it;
+             with ``"stall": S`` a dump that brought nothing for S seconds is started again, as the agent does,
+             and a ``{"kind": "Restarted"}`` line says so.
 ``slow-echo`` answers ICMP echo requests itself, ``delay`` seconds late (run it with the kernel's own
              echo replies off: ``net.ipv4.icmp_echo_ignore_all=1``); there is no netem on this kernel.
 ``Inside`` starts one of them under ``ip netns exec`` and reads its lines with a timeout.
@@ -90,10 +92,18 @@ def _netlink(argument):
         rt.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1)       # the kernel rounds it up to its minimum
     rt.request_dumps()
     deadline, dumped, ready = time.monotonic() + argument["seconds"], [], False
+    stall, progress = argument.get("stall"), time.monotonic()
     while time.monotonic() < deadline:
         select.select([rt], [], [], 0.2)
-        for record in rt.read():
-            line = {"kind": type(record).__name__, **dataclasses.asdict(record)}
+        records = rt.read()
+        if records or not rt.dumping:
+            progress = time.monotonic()
+        elif stall and time.monotonic() - progress > stall:
+            # what the agent does (loop.DUMP_STALLED), sooner: a dump the kernel stopped feeding is asked for again
+            rt.resync()
+            records, progress = [{"kind": "Restarted"}], time.monotonic()
+        for record in records:
+            line = record if isinstance(record, dict) else {"kind": type(record).__name__, **dataclasses.asdict(record)}
             if ready:
                 print(json.dumps(line), flush=True)
             else:
