@@ -20,10 +20,12 @@ description:
     computed (C(multiwan.pbr.multiwan_layout), the same code). Then every resource is planned against the router
     exactly as its own module plans it in check mode, and the files, kernel settings and services are read and
     compared. A refusal at any of these steps fails the run before anything changes.
-  - Then the changes, in this order, each resource through the same core as its module (a refused write is undone
-    and verified, see RV(rolled_back)). Kernel settings, routing tables, the nftables table, rules, the boot-time
-    restore files and C(multiwan-pbr.service), the failover agent (its zipapp, configuration, unit; started,
-    restarted when its code or unit changed, reloaded when only its configuration did).
+  - Then the changes, in this order, each resource through the same core as its module. Kernel settings, routing
+    tables, the nftables table, rules, the boot-time restore files and C(multiwan-pbr.service), the failover agent
+    (its zipapp, configuration, unit; started, restarted when its code or unit changed, reloaded when only its
+    configuration did).
+  - When a change fails, every step the run had started is undone, last first, from what was read before it ran,
+    and read back (RV(applied), RV(rolled_back)); C(systemctl) actions are the exception, and are named.
   - With O(state=absent), everything the collection made goes; files it did not write (the hooks in
     C(hooks_dir)) stay. Kernel settings already live are left as they are.
   - The options take the role's inventory variables as they are; C(roles/linux_multiwan/meta/argument_specs.yml)
@@ -189,12 +191,17 @@ wans:
   type: list
   elements: dict
 applied:
-  description: When a step failed, the steps of the same run that had already changed the router.
+  description:
+    - When a step failed, the steps of the same run that had changed the router before it. Each was undone, last
+      first, from what was read before it ran (RV(rolled_back) says whether that was verified).
   returned: failure
   type: list
   elements: str
 rolled_back:
-  description: When a resource's write was refused, whether its owned state was re-read and found as before.
+  description:
+    - When a step failed, whether every step the run had started was undone and a fresh read found the router's
+      kernel settings, files, directories, link and owned rules, routes and nftables table as before the run.
+      C(systemctl) actions cannot be undone; a failure after one is never C(rolled_back).
   returned: failure
   type: bool
 """
@@ -258,20 +265,20 @@ def options(params):
 
 
 def _fail_after(module, failure):
-    """A step failed after earlier ones changed the router: say which, and what the failed one says."""
-    error, applied = failure.error, failure.applied
-    extra = dict(applied=applied, changed=bool(applied))
+    """A step failed: what it says, which steps had changed the router, and whether their undo was read back."""
+    error = failure.error
+    extra = dict(applied=failure.applied, rolled_back=failure.rolled_back, changed=not failure.rolled_back)
     if isinstance(error, ApplyFailed):
         msg = "%s failed: %s" % (error.command, error.device_message)
-        if not error.rolled_back:
-            msg += "; the device was NOT verified to be as before the run: %s" % error.rollback_error
-        extra.update(command=error.command, device_message=error.device_message, rolled_back=error.rolled_back)
+        extra.update(command=error.command, device_message=error.device_message)
     elif isinstance(error, (InvalidInput, DeviceError)):
         msg = str(error)
     else:
         msg = "%s: %s" % (type(error).__name__, error)
-    if applied:
-        msg += " (already changed by this run: %s)" % ", ".join(applied)
+    if failure.undo_errors:
+        msg += "; the router was NOT verified to be as before the run: %s" % "; ".join(failure.undo_errors)
+    elif failure.applied:
+        msg += " (undone, and read back as before: %s)" % ", ".join(failure.applied)
     module.fail_json(msg=msg, **extra)
 
 

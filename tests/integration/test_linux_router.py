@@ -3,7 +3,7 @@
 The role's whole converge is this one module (issue 15: one round trip instead of twenty), so what the
 role promised task by task is held here for the one process: it plans every resource, file and kernel
 setting against the router before the first change; a refusal only the router can tell changes nothing;
-a failure after a change says which steps had changed the router; a second run changes nothing; real
+a failure after a change puts back every step it had made and says so; a second run changes nothing; real
 traffic is balanced over both WANs and keeps its WAN; ``absent`` takes away what it made and nothing else.
 The systemd side (units enabled, the agent started) needs a router with systemd: the lab tests hold it.
 """
@@ -23,6 +23,7 @@ WANS = [{"name": "wan1", "device": "wan1", "gateway": ISP_GATEWAY[1], "masquerad
         {"name": "wan2", "device": "wan2", "gateway": ISP_GATEWAY[2], "masquerade": True}]
 POLICIES = [{"name": "web_via_wan2", "wan": "wan2", "ipproto": "tcp", "dport": "8443"}]
 UNIT = "[Unit]\nDescription=test restore unit\n"
+NAMES_FILE = "/etc/iproute2/rt_tables.d/multiwan_pbr.conf"
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +61,15 @@ def converge(net, paths, check_mode=False, diff=False, settings=None, **options)
 def owned_rules(net):
     """The IPv4 rules tagged with the collection's protocol (iproute2 6.1 lists every rule for ``show protocol``)."""
     return "".join(line + "\n" for line in net.router.ip("-4", "rule").splitlines() if " proto 211" in line)
+
+
+def read_names_file():
+    """The table names file pbr_table owns (the host's /etc: namespaces share the file system)."""
+    try:
+        with open(NAMES_FILE) as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
 
 
 def snapshot(net, paths):
@@ -136,14 +146,36 @@ def test_a_refusal_only_the_router_can_tell_changes_nothing(net, paths, clean):
         net.router.run("nft", "delete table inet fw")
 
 
-def test_a_failure_after_a_change_names_the_steps_that_changed_the_router(net, paths, clean, tmp_path):
+def test_a_failure_after_a_change_undoes_it_and_says_so(net, paths, clean, tmp_path):
+    # the sysctl file cannot be written (its directory would be inside a file): the live settings, set just before,
+    # are put back
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("")
     net.router.run("sysctl", "-qw", "net.ipv4.conf.wan2.src_valid_mark=0")
+    before = snapshot(net, paths)
     result = converge(net, dict(paths, sysctl_file=str(blocker / "60-multiwan-pbr.conf")))
-    assert result.get("failed") and result["applied"] == ["sysctls"] and result["changed"] is True, result
-    assert "already changed by this run: sysctls" in result["msg"]
-    assert owned_rules(net) == ""      # the rules' step never ran
+    assert result.get("failed") and result["applied"] == ["sysctls"], result
+    assert result["rolled_back"] is True and result["changed"] is False, result
+    assert "undone, and read back as before: sysctls" in result["msg"]
+    assert net.router.run("sysctl", "-n", "net.ipv4.conf.wan2.src_valid_mark").strip() == "0"
+    assert snapshot(net, paths) == before and owned_rules(net) == ""
+
+
+def test_a_failure_after_the_tables_nft_and_rules_puts_all_of_them_back(net, paths, clean, tmp_path):
+    # the restore files' directory cannot be made: by then the kernel settings, the sysctl file, the tables, the
+    # nftables table and the rules are in place, and every one of them must go back to what was read before
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    net.router.run("sysctl", "-qw", "net.ipv4.conf.wan2.src_valid_mark=0")
+    names_before = read_names_file()
+    before = snapshot(net, paths)
+    result = converge(net, dict(paths, config_dir=str(blocker / "etc")))
+    assert result.get("failed"), result
+    assert result["applied"] == ["sysctls", "files", "tables", "nft", "rules"], result
+    assert result["rolled_back"] is True and result["changed"] is False, result
+    assert snapshot(net, paths) == before and read_names_file() == names_before
+    assert net.router.run("sysctl", "-n", "net.ipv4.conf.wan2.src_valid_mark").strip() == "0"
+    assert not os.path.exists(os.path.dirname(paths["sysctl_file"]))      # the run made it; the undo removed it
 
 
 def test_absent_removes_what_it_made_and_nothing_else(net, paths, clean):

@@ -17,8 +17,12 @@ that keeps the collection's promise:
        kernel settings, tables, the nftables table, rules, the boot-time restore, the failover agent
 
 The resources go through ``core.resource.run_resource`` exactly as their own modules do, so a
-refused write is rolled back and verified the same way; ``applied`` says what an earlier step of the
-same run had already changed when a later one failed.
+refused write is rolled back and verified the same way. When a step fails, every step of the run that
+had started is undone, last first, from what was read before it ran (kernel settings, files and
+directories, the link, each resource's owned records), and each undo is verified by reading again:
+``applied`` names the steps that had changed the router, ``rolled_back`` says whether all of them were
+found as before. ``systemctl`` actions are not undone (a unit restarted cannot be un-restarted); a run
+whose failure follows one says so and does not claim ``rolled_back``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -35,7 +39,8 @@ from collections import namedtuple
 from ansible_collections.multiwan.pbr.plugins.module_utils.core import addresses
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import DeviceError
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.hostlock import hold_host_lock
-from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import run_resource
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import (
+    owned, read_state, restore, run_resource, validated_config)
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux import nft_connmark, pbr_rule, pbr_table
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux.layout import layout, sysctl_changes
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux.runners import (
@@ -54,18 +59,25 @@ Resource = namedtuple("Resource", "name engine params make_runner")
 OwnedFile = namedtuple("OwnedFile", "path content mode text")
 
 
-class Step(namedtuple("Step", "name run")):
-    """A change the apply phase makes; ``run()`` does it. Steps run in order; ``applied`` lists the done ones."""
+class Step(namedtuple("Step", "name run undo")):
+    """A change the apply phase makes; ``run()`` does it, ``undo()`` puts back what it may have changed (also after
+    it failed part-way) and returns None when a fresh read finds it so, else what differs. ``undo`` None: the
+    step cannot be undone."""
 
     __slots__ = ()
 
 
 class ConvergeFailed(Exception):
-    """A step failed after earlier ones changed the router; ``applied`` names them."""
+    """A step failed. ``applied``: the steps that had changed the router; ``undo_errors``: what their undo could not
+    put back (empty: every one of them was read back as before)."""
 
-    def __init__(self, error, applied):
+    def __init__(self, error, applied, undo_errors):
         super(ConvergeFailed, self).__init__(str(error))
-        self.error, self.applied = error, applied
+        self.error, self.applied, self.undo_errors = error, applied, undo_errors
+
+    @property
+    def rolled_back(self):
+        return not self.undo_errors
 
 
 # ---------------------------------------------------------------------------
@@ -90,12 +102,13 @@ def converge(module, options):
     result = report(resources, host, module._diff)
     if module.check_mode or not result["changed"]:
         return result
-    applied = []
+    applied, started = [], []
     for step in host.steps(resources):
+        started.append(step)
         try:
             outcome = step.run()
         except Exception as error:
-            raise ConvergeFailed(error, applied)
+            raise ConvergeFailed(error, applied, undo(started))
         if isinstance(outcome, dict):
             result[step.name] = outcome     # the resource's own result: what it read back after its write
         if outcome is None or outcome["changed"]:
@@ -114,6 +127,19 @@ def read_interfaces(module):
 
 # ---------------------------------------------------------------------------
 # The resources: the three the modules manage, and the agent's routes when the agent goes
+
+
+def undo(steps):
+    """Undo ``steps``, last first; what could not be put back, as ``name: reason`` texts."""
+    errors = []
+    for step in reversed(steps):
+        try:
+            error = step.undo() if step.undo else "it cannot be undone"
+        except Exception as failure:        # an undo that fails must not hide the others' outcome
+            error = "%s: %s" % (type(failure).__name__, failure)
+        if error:
+            errors.append("%s: %s" % (step.name, error))
+    return errors
 
 
 def resource_list(options, routed):
@@ -145,9 +171,20 @@ def planned_resources(module, resources):
             for resource in resources]
 
 
-def apply_resource(module, resource):
-    return run_resource(resource.engine, resource.make_runner(module, resource.params), resource.params,
-                        check_mode=False, diff_mode=module._diff)
+def resource_step(module, resource):
+    """The step that applies ``resource``; its undo converges the owned records back to those read just before."""
+    params = dict(resource.params, config=validated_config(resource.engine, resource.params))
+    runner = resource.make_runner(module, resource.params)
+    before = []         # one entry once read: the owned records; a step that failed to read them changed nothing
+
+    def run():
+        before.append(owned(read_state(resource.engine, params, runner.dump())[1]))
+        return run_resource(resource.engine, runner, resource.params, check_mode=False, diff_mode=module._diff)
+
+    def undo_resource():
+        return restore(runner, resource.engine, params, before[0]) if before else None
+
+    return Step(resource.name, run, undo_resource)
 
 
 def agent_wanted(options):
@@ -168,7 +205,7 @@ class HostPlan(object):
         self.persist = self.present and options["persist"]
         self.agent = agent_wanted(options)
         self.systemd = os.path.isdir(SYSTEMD_RUNNING)
-        self.warnings = []
+        self.warnings, self.sysctls_before, self.services_run = [], {}, []
         self.sysctls = self._live_sysctl_changes() if self.present else []
         self.base_files = plan_files([
             owned_file(settings["sysctl_file"], sysctl_file_text(routed["sysctls"]) if self.persist else None),
@@ -176,7 +213,7 @@ class HostPlan(object):
         self.restore_files = plan_files(self._restore_files(resources))
         self.agent_files = plan_files(self._agent_files())
         self.directories = [path for path in self._directories() if not os.path.isdir(path)]
-        self.link = self._link_change()
+        self.link, self.link_before = self._link_change(), self._link_target()
         self.services = self._service_actions()
 
     # --- what changes
@@ -194,16 +231,17 @@ class HostPlan(object):
         starting = [action for action in self.services if action[0] != "disable"]
         later_files = self.restore_files + self.agent_files
         steps = [
-            Step("services", lambda: self._run_actions(stopping)) if stopping else None,
-            Step("sysctls", lambda: self._run(["sysctl", "-w"] + self.sysctls) and None) if self.sysctls else None,
-            Step("files", lambda: write_files(self.base_files)) if self.base_files else None,
-        ] + [Step(resource.name, lambda resource=resource: apply_resource(module, resource))
-             for resource, planned in resources if planned["changed"]] + [
-            Step("directories", lambda: [os.makedirs(path, 0o755) for path in self.directories] and None)
-            if self.directories else None,
-            Step("files", lambda: write_files(later_files)) if later_files else None,
-            Step("link", self._write_link) if self.link else None,
-            Step("services", lambda: self._run_actions(starting)) if starting else None,
+            Step("services", lambda: self._run_actions(stopping), self._services_done) if stopping else None,
+            Step("sysctls", lambda: self._run(["sysctl", "-w"] + self.sysctls) and None, self._undo_sysctls)
+            if self.sysctls else None,
+            Step("files", lambda: write_files(self.base_files), lambda: undo_files(self.base_files))
+            if self.base_files else None,
+        ] + [resource_step(module, resource) for resource, planned in resources if planned["changed"]] + [
+            Step("directories", lambda: make_directories(self.directories),
+                 lambda: remove_directories(self.directories)) if self.directories else None,
+            Step("files", lambda: write_files(later_files), lambda: undo_files(later_files)) if later_files else None,
+            Step("link", self._write_link, self._undo_link) if self.link else None,
+            Step("services", lambda: self._run_actions(starting), self._services_done) if starting else None,
         ]
         return [step for step in steps if step is not None]
 
@@ -214,7 +252,15 @@ class HostPlan(object):
         if not wanted:
             return []
         current = self._run(["sysctl", "-n"] + list(wanted)).splitlines()
+        self.sysctls_before = dict(zip(wanted, current))
         return sysctl_changes(wanted, current)
+
+    def _undo_sysctls(self):
+        keys = [change.split("=", 1)[0] for change in self.sysctls]
+        self._run(["sysctl", "-w"] + ["%s=%s" % (key, self.sysctls_before[key]) for key in keys])
+        now = dict(zip(keys, self._run(["sysctl", "-n"] + keys).splitlines()))
+        differ = sorted(key for key in keys if now.get(key) != self.sysctls_before[key])
+        return "%s read back differently" % ", ".join(differ) if differ else None
 
     # --- files
 
@@ -263,12 +309,16 @@ class HostPlan(object):
                               "move the file away or set agent.link" % link)
         return None if current == agent["path"] else (link, agent["path"])
 
+    def _link_target(self):
+        link = (self.options["agent"] or {}).get("link") or "/usr/local/sbin/multiwan-pbr"
+        return os.readlink(link) if os.path.islink(link) else None
+
     def _write_link(self):
-        link, target = self.link
-        if os.path.islink(link):
-            os.remove(link)
-        if target is not None:
-            os.symlink(target, link)
+        replace_link(*self.link)
+
+    def _undo_link(self):
+        replace_link(self.link[0], self.link_before)
+        return None if self._link_target() == self.link_before else "%s does not point where it did" % self.link[0]
 
     # --- services
 
@@ -319,8 +369,15 @@ class HostPlan(object):
     def _run_actions(self, actions):
         for action in actions:
             rc, _out, err = self.module.run_command([self._binary("systemctl")] + action)
-            if rc != 0 and action[0] != "disable":      # a unit that was never installed is as disabled as it gets
+            if rc == 0:
+                self.services_run.append(action)
+            elif action[0] != "disable":      # a unit that was never installed is as disabled as it gets
                 raise DeviceError("systemctl %s failed: %s" % (" ".join(action), err.strip()))
+
+    def _services_done(self):
+        """The undo of the services' steps: none (a restart cannot be taken back); says what they did."""
+        done = ["systemctl " + " ".join(action) for action in self.services_run]
+        return "not undone: %s" % ", ".join(done) if done else None
 
     def _binary(self, name):
         return self.module.get_bin_path(name, required=True)
@@ -381,7 +438,8 @@ def owned_file(path, text, mode=0o644, binary=False):
 # Files on the router
 
 
-FileChange = namedtuple("FileChange", "path wanted before_text")
+# ``before``/``before_mode``: the file as read when planning (None: there was none), for the undo.
+FileChange = namedtuple("FileChange", "path wanted before_text before before_mode directory_existed")
 
 
 def plan_files(files):
@@ -389,11 +447,13 @@ def plan_files(files):
     changes = []
     for wanted in files:
         current, mode = read_file(wanted.path)
+        existed = os.path.isdir(os.path.dirname(wanted.path))
         if wanted.content is None:
             if current is not None:
-                changes.append(FileChange(wanted.path, wanted, _shown(current)))
+                changes.append(FileChange(wanted.path, wanted, _shown(current), current, mode, existed))
         elif current != wanted.content or mode != wanted.mode:
-            changes.append(FileChange(wanted.path, wanted, "" if current is None else _shown(current, wanted)))
+            shown = "" if current is None else _shown(current, wanted)
+            changes.append(FileChange(wanted.path, wanted, shown, current, mode, existed))
     return changes
 
 
@@ -438,9 +498,47 @@ def write_files(changes):
             raise
 
 
-def _remove_if_empty(directory):
-    """The collection's own directories go when it removed the last file in them (hooks.d, the user's, never)."""
-    if os.path.basename(directory) in ("multiwan-pbr",) and os.path.isdir(directory) and not os.listdir(directory):
+def undo_files(changes):
+    """Put each changed file back as it was read before the run (bytes and mode, or no file); what differs after."""
+    for change in changes:
+        if change.before is None:
+            if os.path.lexists(change.path):
+                os.remove(change.path)
+            if not change.directory_existed:
+                _remove_if_empty(os.path.dirname(change.path), made_by_this_run=True)
+        else:
+            write_files([FileChange(change.path, OwnedFile(change.path, change.before, change.before_mode, None),
+                                    None, None, None, True)])
+    differ = [change.path for change in changes if read_file(change.path) != (change.before, change.before_mode)]
+    return "%s read back differently" % ", ".join(differ) if differ else None
+
+
+def make_directories(paths):
+    for path in paths:
+        os.makedirs(path, 0o755)
+
+
+def remove_directories(paths):
+    """Remove the directories the run made, deepest first; those something else has put files in stay."""
+    for path in sorted(paths, reverse=True):
+        _remove_if_empty(path, made_by_this_run=True)
+    left = [path for path in paths if os.path.isdir(path)]
+    return "%s not empty" % ", ".join(left) if left else None
+
+
+def replace_link(link, target):
+    """``link`` becomes a symbolic link to ``target``, or goes (``target`` None). Only a link is ever removed."""
+    if os.path.islink(link):
+        os.remove(link)
+    if target is not None:
+        os.symlink(target, link)
+
+
+def _remove_if_empty(directory, made_by_this_run=False):
+    """The collection's own directories go when it removed the last file in them (hooks.d, the user's, never); so does
+    a directory the run made, when the run is undone."""
+    if ((made_by_this_run or os.path.basename(directory) in ("multiwan-pbr",)) and os.path.isdir(directory)
+            and not os.listdir(directory)):
         os.rmdir(directory)
 
 

@@ -1,9 +1,10 @@
-"""linux.router's pure parts: the restore files it writes and how it decides which files change."""
+"""linux.router's pure parts: the restore files it writes, how it decides which files change, and how a failed
+run's steps are undone."""
 
 import os
 
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux.router import (
-    batch_file_text, nft_file_text, owned_file, plan_files, sysctl_file_text, write_files)
+    Step, batch_file_text, nft_file_text, owned_file, plan_files, sysctl_file_text, undo, undo_files, write_files)
 
 LINES = ["ip -4 route add default via 192.0.2.1 dev wan1 table 101 proto 211",
          "ip -6 rule add pref 1000 lookup main suppress_prefixlength 0 proto 211",
@@ -52,3 +53,34 @@ def test_writing_replaces_files_whole_with_their_mode_and_removes_the_ones_that_
 def test_a_binary_file_is_shown_in_a_diff_by_its_size_and_digest_not_its_bytes():
     shown = owned_file("/x.pyz", b"\x00\x01", 0o755, binary=True).text
     assert shown.startswith("(2 bytes, sha256 ") and "\x00" not in shown
+
+
+def test_a_failed_runs_steps_are_undone_last_first_and_every_one_is_tried():
+    done = []
+
+    def undone(name, error=None):
+        def undo_step():
+            done.append(name)
+            if isinstance(error, Exception):
+                raise error
+            return error
+        return undo_step
+
+    steps = [Step("sysctls", None, undone("sysctls")), Step("files", None, undone("files", OSError("read-only"))),
+             Step("services", None, None), Step("rules", None, undone("rules", "a rule reads back differently"))]
+    assert undo(steps) == ["rules: a rule reads back differently", "services: it cannot be undone",
+                           "files: OSError: read-only"]
+    assert done == ["rules", "files", "sysctls"]
+
+
+def test_undoing_files_puts_back_their_bytes_and_mode_and_removes_the_new_ones_and_their_new_directory(tmp_path):
+    old, new = str(tmp_path / "old"), str(tmp_path / "made" / "new")
+    with open(old, "w") as handle:
+        handle.write("before\n")
+    os.chmod(old, 0o600)
+    changes = plan_files([owned_file(old, "after\n"), owned_file(new, "new\n")])
+    write_files(changes)
+    assert undo_files(changes) is None
+    with open(old) as handle:
+        assert handle.read() == "before\n" and os.stat(old).st_mode & 0o777 == 0o600
+    assert not os.path.exists(os.path.dirname(new))
