@@ -3,8 +3,11 @@ run's steps are undone."""
 
 import os
 
+import pytest
+
+from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import DeviceError
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux.router import (
-    Step, batch_file_text, nft_file_text, owned_file, plan_files, sysctl_file_text, undo, undo_files, write_files)
+    HostPlan, Step, batch_file_text, nft_file_text, owned_file, plan_files, sysctl_file_text, undo, undo_files, write_files)
 
 LINES = ["ip -4 route add default via 192.0.2.1 dev wan1 table 101 proto 211",
          "ip -6 rule add pref 1000 lookup main suppress_prefixlength 0 proto 211",
@@ -84,3 +87,30 @@ def test_undoing_files_puts_back_their_bytes_and_mode_and_removes_the_new_ones_a
     with open(old) as handle:
         assert handle.read() == "before\n" and os.stat(old).st_mode & 0o777 == 0o600
     assert not os.path.exists(os.path.dirname(new))
+
+
+class Systemctl(object):
+    """What HostPlan asks of AnsibleModule for systemctl: the commands run, and a refusal of one of them."""
+
+    def __init__(self, refused):
+        self.refused, self.ran = refused, []
+
+    def get_bin_path(self, name, required=False):
+        return "/bin/" + name
+
+    def run_command(self, argv):
+        self.ran.append(argv[1:])
+        return (1, "", "unit failed") if argv[1:] == self.refused else (0, "", "")
+
+
+def test_the_services_undo_names_the_systemctl_actions_that_ran_and_claims_nothing_else():
+    # a restart or an enable cannot be taken back: a failure after one is never rolled_back (tests/integration/
+    # test_linux_router.py holds the undo of everything else on the real kernel; it has no systemd)
+    plan = HostPlan.__new__(HostPlan)
+    plan.module, plan.services_run = Systemctl(["start", "multiwan-pbr-agent.service"]), []
+    assert plan._services_done() is None
+    with pytest.raises(DeviceError):
+        plan._run_actions([["daemon-reload"], ["disable", "gone.service"], ["enable", "multiwan-pbr-agent.service"],
+                           ["start", "multiwan-pbr-agent.service"]])
+    assert plan._services_done() == (
+        "not undone: systemctl daemon-reload, systemctl disable gone.service, systemctl enable multiwan-pbr-agent.service")
