@@ -54,8 +54,9 @@ class Op(namedtuple("Op", "verb record old position")):
 # The entry point every module calls
 
 
-def run_resource(engine, runner, params, check_mode=False, diff_mode=False):
-    """Do what ``params['state']`` asks; return the module result (a dict)."""
+def run_resource(engine, runner, params, check_mode=False, diff_mode=False, read_before=None):
+    """Do what ``params['state']`` asks; return the module result (a dict). ``read_before``: a list that gets the
+    owned records read before a write, for a caller that may have to put them back later (``restore``)."""
     # Bad entries fail here, whatever the state, before the device is read (or connected to)
     params = dict(params, config=validated_config(engine, params))
     state = params["state"]
@@ -87,6 +88,8 @@ def run_resource(engine, runner, params, check_mode=False, diff_mode=False):
     if check_mode:
         result["after"] = configs(engine, owned(predicted))
         return result
+    if read_before is not None:
+        read_before.append(owned(current))
     apply_or_restore(runner, engine, commands, params, owned(current))
     if not getattr(runner, "reads_back", True):
         # every write was confirmed by the device's own reply (RouterOS): the prediction is what it holds

@@ -40,7 +40,7 @@ from ansible_collections.multiwan.pbr.plugins.module_utils.core import addresses
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.errors import DeviceError
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.hostlock import hold_host_lock
 from ansible_collections.multiwan.pbr.plugins.module_utils.core.resource import (
-    owned, read_state, restore, run_resource, validated_config)
+    restore, run_resource, validated_config)
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux import nft_connmark, pbr_rule, pbr_table
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux.layout import layout, sysctl_changes
 from ansible_collections.multiwan.pbr.plugins.module_utils.linux.runners import (
@@ -173,16 +173,18 @@ def planned_resources(module, resources):
 
 def resource_step(module, resource):
     """The step that applies ``resource``; its undo converges the owned records back to those read just before."""
-    params = dict(resource.params, config=validated_config(resource.engine, resource.params))
     runner = resource.make_runner(module, resource.params)
-    before = []         # one entry once read: the owned records; a step that failed to read them changed nothing
+    before = []     # the owned records the core read before its write; none: it wrote nothing, there is nothing to undo
 
     def run():
-        before.append(owned(read_state(resource.engine, params, runner.dump())[1]))
-        return run_resource(resource.engine, runner, resource.params, check_mode=False, diff_mode=module._diff)
+        return run_resource(resource.engine, runner, resource.params, check_mode=False, diff_mode=module._diff,
+                            read_before=before)
 
     def undo_resource():
-        return restore(runner, resource.engine, params, before[0]) if before else None
+        if not before:
+            return None
+        params = dict(resource.params, config=validated_config(resource.engine, resource.params))
+        return restore(runner, resource.engine, params, before[0])
 
     return Step(resource.name, run, undo_resource)
 
